@@ -1,0 +1,228 @@
+"""
+microgpt: train a tiny GPT on a list of names, then make up new names with it.
+One file of plain Python, no dependencies: the whole algorithm, top to bottom.
+Run it with `python microgpt.py`; each `# %%` line starts a notebook cell.
+"""
+import gc, math, os, random, sys
+
+# %% Settings
+# Everything a learner might change, in one place (README.md says what bigger settings cost).
+input_path = 'input.txt'   # the dataset: one document (here, a name) per line, UTF-8
+seed = 42                  # the same seed gives the same run, byte for byte
+n_embd = 16                # width of each token's vector
+n_head = 4                 # attention heads; each reads n_embd // n_head of the width
+n_layer = 1                # transformer blocks
+block_size = 8             # longest context in tokens; longer names are cut short in training
+num_steps = 500
+learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8
+temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
+num_samples = 20
+
+# Fail in the first second, naming the setting, rather than minutes later with a traceback.
+for name, size in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
+                   ('block_size', block_size), ('num_steps', num_steps), ('num_samples', num_samples)]:
+    if not isinstance(size, int) or size <= 0:
+        sys.exit(f"microgpt: {name} must be a positive whole number, not {size!r}")
+if n_embd % n_head:
+    sys.exit(f"microgpt: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+if not temperature > 0:
+    sys.exit(f"microgpt: temperature must be greater than 0, not {temperature!r}")
+
+# %% Data
+# Read the documents to learn from: strip blank lines and stray spaces (and Windows line ends).
+random.seed(seed)
+names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
+if not os.path.exists(input_path):
+    import urllib.request
+    print(f"{input_path} not found: downloading {names_url}")
+    part = input_path + '.part'  # written first, renamed only when complete: never a half input.txt
+    try:
+        with urllib.request.urlopen(names_url, timeout=30) as response, open(part, 'wb') as f:
+            f.write(response.read())
+        os.replace(part, input_path)
+    except Exception as e:
+        sys.exit(f"microgpt: {input_path} is missing and the download failed ({e}); "
+                 f"put a UTF-8 text file there with one name per line")
+    finally:
+        if os.path.exists(part):
+            os.remove(part)
+try:
+    with open(input_path, 'rb') as f:
+        raw = f.read()
+    text = raw.decode('utf-8')
+except OSError as e:
+    sys.exit(f"microgpt: cannot read {input_path}: {e.strerror}")
+except UnicodeDecodeError as e:
+    sys.exit(f"microgpt: {input_path} is not UTF-8 text: byte {raw[e.start]:#04x} at offset {e.start}")
+docs = [line.strip() for line in text.strip().split('\n') if line.strip()]
+if not docs:
+    sys.exit(f"microgpt: {input_path} is empty; put one name per line in it")
+random.shuffle(docs)
+print(f"num docs: {len(docs)}")
+
+# %% Tokenizer
+# Turn text into integer ids and back: one id per distinct character.
+uchars = sorted(set(''.join(docs)))  # ids 0..n-1
+BOS = len(uchars)  # one extra token, Beginning Of Sequence, also marks where a name ends
+vocab_size = len(uchars) + 1
+print(f"vocab size: {vocab_size}")
+
+# %% Autograd
+# A scalar that remembers how it was computed, so that backward() can find d(loss)/d(itself).
+class Value:
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no per-object dict: smaller, faster
+
+    def __init__(self, data, children=(), local_grads=()):
+        self.data = data                # the value, computed in the forward pass
+        self.grad = 0                   # d(loss)/d(this value), filled in by backward()
+        self._children = children       # the Values this one was computed from
+        self._local_grads = local_grads  # d(this)/d(child) for each child
+
+    # Each op returns its forward value, its children, and its local derivative for each child.
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data + other.data, (self, other), (1, 1))
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+    def __pow__(self, k):  # k is a plain number
+        return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
+
+    def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
+    def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
+    def relu(self): return Value(max(0, self.data), (self,), (float(self.data > 0),))
+    def __neg__(self): return self * -1
+    def __radd__(self, other): return self + other
+    def __sub__(self, other): return self + (-other)
+    def __rsub__(self, other): return other + (-self)
+    def __rmul__(self, other): return self * other
+    def __truediv__(self, other): return self * other ** -1
+    def __rtruediv__(self, other): return other * self ** -1
+
+    def backward(self):
+        # Order the graph so that every node comes after its children (depth-first post-order).
+        # An explicit stack instead of recursion: a deep graph cannot hit Python's recursion limit.
+        topo, visited, stack = [], {self}, [(self, iter(self._children))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child not in visited:
+                    visited.add(child)
+                    stack.append((child, iter(child._children)))
+                    break
+            else:  # all children done
+                stack.pop()
+                topo.append(node)
+        # The chain rule, from the loss back to the leaves.
+        self.grad = 1
+        for node in reversed(topo):
+            for child, local_grad in zip(node._children, node._local_grads):
+                child.grad += local_grad * node.grad
+
+# %% Parameters
+# The model's knowledge: matrices of random numbers that training will adjust.
+head_dim = n_embd // n_head
+matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
+state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
+              'lm_head': matrix(vocab_size, n_embd)}
+for i in range(n_layer):
+    state_dict[f'layer{i}.attn_wq'] = matrix(n_embd, n_embd)
+    state_dict[f'layer{i}.attn_wk'] = matrix(n_embd, n_embd)
+    state_dict[f'layer{i}.attn_wv'] = matrix(n_embd, n_embd)
+    state_dict[f'layer{i}.attn_wo'] = matrix(n_embd, n_embd, std=0)  # zero: each block starts as identity
+    state_dict[f'layer{i}.mlp_fc1'] = matrix(4 * n_embd, n_embd)
+    state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd, std=0)
+params = [p for mat in state_dict.values() for row in mat for p in row]
+print(f"num params: {len(params)}")
+
+# %% Model
+# The GPT: given one token, its position and a cache of earlier keys and values, score every next token.
+def linear(x, w):
+    return [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
+
+def softmax(logits):
+    max_val = max(val.data for val in logits)  # subtracting the max keeps exp() from overflowing
+    exps = [(val - max_val).exp() for val in logits]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+def rmsnorm(x):
+    ms = sum(xi * xi for xi in x) / len(x)
+    scale = (ms + 1e-5) ** -0.5
+    return [xi * scale for xi in x]
+
+def gpt(token_id, pos_id, keys, values):
+    x = [t + p for t, p in zip(state_dict['wte'][token_id], state_dict['wpe'][pos_id])]
+    x = rmsnorm(x)
+    for li in range(n_layer):
+        # 1) Multi-head attention: each position looks back at itself and every earlier one.
+        x_residual = x
+        x = rmsnorm(x)
+        q = linear(x, state_dict[f'layer{li}.attn_wq'])
+        k = linear(x, state_dict[f'layer{li}.attn_wk'])
+        v = linear(x, state_dict[f'layer{li}.attn_wv'])
+        keys[li].append(k)  # the KV cache: earlier positions' keys and values, kept, not recomputed
+        values[li].append(v)
+        x_attn = []
+        for h in range(n_head):
+            hs = h * head_dim
+            q_h = q[hs:hs + head_dim]
+            k_h = [ki[hs:hs + head_dim] for ki in keys[li]]
+            v_h = [vi[hs:hs + head_dim] for vi in values[li]]
+            attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim ** 0.5
+                           for t in range(len(k_h))]
+            attn_weights = softmax(attn_logits)
+            x_attn.extend(sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h))) for j in range(head_dim))
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
+        x = [a + b for a, b in zip(x, x_residual)]
+        # 2) MLP: widen 4x, squared ReLU, project back.
+        x_residual = x
+        x = rmsnorm(x)
+        x = linear(x, state_dict[f'layer{li}.mlp_fc1'])
+        x = [xi.relu() ** 2 for xi in x]
+        x = linear(x, state_dict[f'layer{li}.mlp_fc2'])
+        x = [a + b for a, b in zip(x, x_residual)]
+    return linear(x, state_dict['lm_head'])
+
+# %% Training
+# Show the model one name per step, measure how surprised it was by each next character, nudge every parameter with Adam.
+m = [0.0] * len(params)  # Adam's running mean of each gradient
+v = [0.0] * len(params)  # and of its square
+for step in range(num_steps):
+    doc = docs[step % len(docs)]
+    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
+    n = min(block_size, len(tokens) - 1)
+    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+    losses = []
+    for pos_id in range(n):
+        token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
+        probs = softmax(gpt(token_id, pos_id, keys, values))
+        losses.append(-probs[target_id].log())
+    loss = (1 / n) * sum(losses)
+    loss.backward()
+    lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
+    for i, p in enumerate(params):
+        m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+        v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
+        m_hat = m[i] / (1 - beta1 ** (step + 1))  # bias correction: m and v start at 0
+        v_hat = v[i] / (1 - beta2 ** (step + 1))
+        p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
+        p.grad = 0
+    print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
+
+# %% Inference
+# Make up new names: start from BOS and draw each next character from the model's probabilities.
+print("\n--- inference (new, hallucinated names) ---")
+for sample_idx in range(num_samples):
+    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+    token_id, sample = BOS, []
+    for pos_id in range(block_size):
+        logits = gpt(token_id, pos_id, keys, values)
+        probs = softmax([l / temperature for l in logits])
+        token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
+        if token_id == BOS:
+            break
+        sample.append(uchars[token_id])
+    print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
