@@ -40,9 +40,9 @@ if not os.path.exists(input_path):
         with urllib.request.urlopen(names_url, timeout=30) as response, open(part, 'wb') as f:
             f.write(response.read())
         os.replace(part, input_path)
-    except Exception as e:
-        sys.exit(f"microgpt: {input_path} is missing and the download failed ({e}); "
-                 f"put a UTF-8 text file there with one name per line")
+    except Exception as e:  # no network, a timeout, a cut-off transfer: all end the same way
+        sys.exit(f"microgpt: {os.path.abspath(input_path)} is missing and downloading it failed ({e}); "
+                 f"put a UTF-8 text file there, one name per line (git checkout input.txt restores ours)")
     finally:
         if os.path.exists(part):
             os.remove(part)
@@ -53,10 +53,11 @@ try:
 except OSError as e:
     sys.exit(f"microgpt: cannot read {input_path}: {e.strerror}")
 except UnicodeDecodeError as e:
-    sys.exit(f"microgpt: {input_path} is not UTF-8 text: byte {raw[e.start]:#04x} at offset {e.start}")
+    line = raw.count(b'\n', 0, e.start) + 1
+    sys.exit(f"microgpt: {input_path} is not UTF-8 text: byte {raw[e.start]:#04x} at offset {e.start} (line {line})")
 docs = [line.strip() for line in text.strip().split('\n') if line.strip()]
 if not docs:
-    sys.exit(f"microgpt: {input_path} is empty; put one name per line in it")
+    sys.exit(f"microgpt: {input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 

@@ -1,0 +1,101 @@
+"""How the tests reach the real microgpt.py without running its 500 steps.
+
+microgpt.py is a script, not a module, so the tests use two handles it keeps on purpose:
+- Settings: every setting is one `name = value` line at the left margin of its first cell.
+  `source(num_steps=20)` is the real file's text with those lines replaced.
+- Cells: `# %%` lines split the file into notebook cells. `load(...)` executes the cells in order,
+  up to and including the one named, in a fresh namespace, and returns that namespace, so tests
+  can call `Value`, `gpt`, `softmax`... as the file defines them.
+`run(...)` runs the (re-set) file as a real program in a temporary folder with its own input.txt.
+"""
+import contextlib, gc, io, os, re, subprocess, sys, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, 'microgpt.py')
+
+# A small dataset: quick to train on, with names longer and shorter than block_size (8).
+SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah', 'oliver', 'elijah',
+               'james', 'william', 'benjamin', 'lucas', 'henry', 'alexander', 'mason', 'michael',
+               'ethan', 'daniel', 'jacob', 'logan', 'jackson', 'levi', 'sebastian', 'mateo', 'jack',
+               'owen', 'theodore', 'aiden', 'samuel', 'joseph', 'john', 'david', 'wyatt', 'matthew',
+               'luke', 'asher', 'carter', 'julian', 'grayson', 'leo', 'jayden', 'gabriel', 'isaac']
+
+
+def source(**settings):
+    """The text of microgpt.py with the named settings set to new values (repr'd)."""
+    text = open(SCRIPT, encoding='utf-8').read()
+    for name, value in settings.items():
+        text, n = re.subn(rf'(?m)^{name}\s*=.*$', f'{name} = {value!r}', text)
+        assert n == 1, f'microgpt.py has no single setting line for {name}'
+    return text
+
+
+def cells(text):
+    """[(title, code)] for each `# %%` cell (its marker line kept, so line numbers stay true);
+    the lines before the first cell come as title ''."""
+    starts = [m.start() for m in re.finditer(r'(?m)^# %%', text)]
+    bounds = [0] + starts + [len(text)]
+    out = []
+    for begin, end in zip(bounds, bounds[1:]):
+        code = text[begin:end]
+        title = code.split('\n', 1)[0][4:].strip() if code.startswith('# %%') else ''
+        out.append((title, code))
+    return out
+
+
+def load(upto, data=None, **settings):
+    """Execute microgpt.py's cells through the one titled `upto`; return the namespace.
+    `data` (a list of lines) becomes the input file; settings are as for source()."""
+    if 'input_path' not in settings:
+        folder = tempfile.mkdtemp(prefix='microgpt-test-')
+        path = os.path.join(folder, 'input.txt')
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
+        settings['input_path'] = path
+    chosen = []
+    for title, code in cells(source(**settings)):
+        chosen.append(code)
+        if title == upto:
+            break
+    else:
+        raise AssertionError(f'microgpt.py has no cell titled {upto!r}')
+    namespace = {'__name__': 'microgpt'}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            exec(compile(''.join(chosen), SCRIPT, 'exec'), namespace)
+    finally:
+        gc.enable()  # the training cell pauses the collector until the end of the file
+    namespace['_stdout'] = out.getvalue()
+    return namespace
+
+
+def prepare(folder, data=None, raw=None, **settings):
+    """Write microgpt.py (with settings changed, if any) into `folder`, and input.txt from `data`
+    (lines) or `raw` (bytes) unless both are None."""
+    with open(os.path.join(folder, 'microgpt.py'), 'w', encoding='utf-8') as f:
+        f.write(source(**settings))
+    if data is not None:
+        raw = ('\n'.join(data) + '\n').encode('utf-8')
+    if raw is not None:
+        with open(os.path.join(folder, 'input.txt'), 'wb') as f:
+            f.write(raw)
+
+
+def execute(folder, script='microgpt.py', python=None, timeout=600):
+    """Run a script as a program with `folder` as its working directory. Returns CompletedProcess."""
+    return subprocess.run([python or sys.executable, script], cwd=folder, capture_output=True,
+                          text=True, encoding='utf-8', timeout=timeout)
+
+
+def run(folder, data=None, raw=None, python=None, **settings):
+    prepare(folder, data, raw, **settings)
+    return execute(folder, python=python)
+
+
+def losses(stdout):
+    return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines() if line.startswith('step ')]
+
+
+def samples(stdout):
+    return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()
+            if line.startswith('sample ')]
