@@ -21,9 +21,20 @@ SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah',
                'luke', 'asher', 'carter', 'julian', 'grayson', 'leo', 'jayden', 'gabriel', 'isaac']
 
 
+@contextlib.contextmanager
+def paused_gc():
+    """Pause the cycle collector around heavy in-process graph work, as microgpt.py itself does."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def source(**settings):
     """The text of microgpt.py with the named settings set to new values (repr'd)."""
-    text = open(SCRIPT, encoding='utf-8').read()
+    with open(SCRIPT, encoding='utf-8') as f:
+        text = f.read()
     for name, value in settings.items():
         text, n = re.subn(rf'(?m)^{name}\s*=.*$', f'{name} = {value!r}', text)
         assert n == 1, f'microgpt.py has no single setting line for {name}'

@@ -1,0 +1,222 @@
+"""The model's pieces and the whole network: softmax, rmsnorm and linear by hand; logits, loss and
+every parameter's gradient against a PyTorch float64 twin of the same weights; the loss against
+finite differences; three Adam steps against torch.optim.Adam; and sampling."""
+import math, random, unittest
+
+import harness
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+DOCS = ['emma', 'alexander', 'mia', 'x']  # shorter and longer than block_size (8), and a single letter
+
+
+def model(**settings):
+    return harness.load('Model', **settings)
+
+
+def doc_loss(ns, doc):
+    """The training loss for one document, exactly as the training cell computes it."""
+    tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
+    n = min(ns['block_size'], len(tokens) - 1)
+    keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
+    all_logits, losses = [], []
+    for pos_id in range(n):
+        logits = ns['gpt'](tokens[pos_id], pos_id, keys, values)
+        all_logits.append([l.data for l in logits])
+        losses.append(-ns['softmax'](logits)[tokens[pos_id + 1]].log())
+    return (1 / n) * sum(losses), all_logits, tokens[:n + 1]
+
+
+def randomize(ns, seed=0):
+    """Give every weight a non-zero random value (attn_wo and mlp_fc2 start at zero, which would
+    leave attention's gradients exactly zero and the comparison toothless)."""
+    rng = random.Random(seed)
+    for p in ns['params']:
+        p.data = rng.gauss(0, 0.3)
+
+
+class Pieces(unittest.TestCase):
+    ns = model()
+
+    def V(self, xs):
+        return [self.ns['Value'](x) for x in xs]
+
+    def test_softmax_sums_to_one_and_ignores_a_constant_shift(self):
+        xs = [0.3, -1.2, 2.5, 0.0, 7.1]
+        p = [v.data for v in self.ns['softmax'](self.V(xs))]
+        self.assertAlmostEqual(sum(p), 1.0, delta=1e-15)
+        shifted = [v.data for v in self.ns['softmax'](self.V([x + 100.0 for x in xs]))]
+        for a, b in zip(p, shifted):
+            self.assertAlmostEqual(a, b, delta=1e-15)
+        expected = [math.exp(x) / sum(math.exp(y) for y in xs) for x in xs]
+        for a, b in zip(p, expected):
+            self.assertAlmostEqual(a, b, delta=1e-15)
+        # large logits do not overflow: the max is subtracted first
+        self.assertAlmostEqual(self.ns['softmax'](self.V([1000.0, 0.0]))[0].data, 1.0)
+
+    def test_rmsnorm_gives_unit_root_mean_square(self):
+        xs = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3]
+        ys = [v.data for v in self.ns['rmsnorm'](self.V(xs))]
+        rms = math.sqrt(sum(y * y for y in ys) / len(ys))
+        self.assertAlmostEqual(rms, 1.0, delta=1e-5)  # 1e-5 is the epsilon inside the square root
+        ms = sum(x * x for x in xs) / len(xs)
+        for x, y in zip(xs, ys):
+            self.assertAlmostEqual(y, x / math.sqrt(ms + 1e-5), delta=1e-14)
+
+    def test_linear_matches_a_hand_computation(self):
+        x = self.V([1.0, 2.0, 3.0])
+        w = [self.V([1.0, 0.0, -1.0]), self.V([0.5, 0.25, 2.0])]
+        self.assertEqual([v.data for v in self.ns['linear'](x, w)], [-2.0, 7.0])
+
+    def test_parameter_count_and_layout(self):
+        ns = self.ns
+        self.assertEqual(list(ns['state_dict'])[:3], ['wte', 'wpe', 'lm_head'])
+        self.assertEqual(list(ns['state_dict'])[3:], ['layer0.attn_wq', 'layer0.attn_wk', 'layer0.attn_wv',
+                                                      'layer0.attn_wo', 'layer0.mlp_fc1', 'layer0.mlp_fc2'])
+        self.assertEqual(len(ns["params"]), (24 + 8 + 24) * 16 + 4 * 16 * 16 + 2 * 64 * 16)  # 24 tokens
+        self.assertTrue(all(p.data == 0 for row in ns['state_dict']['layer0.attn_wo'] for p in row))
+
+
+class FiniteDifferences(unittest.TestCase):
+    def test_loss_gradient_on_a_sample_of_parameters(self):
+        ns = model()
+        randomize(ns)
+        doc, h, rng = 'alexander', 1e-6, random.Random(3)
+        checked = 0
+        with harness.paused_gc():
+            doc_loss(ns, doc)[0].backward()
+            for name, mat in ns['state_dict'].items():
+                for _ in range(4):
+                    p = rng.choice(rng.choice(mat))
+                    old = p.data
+                    p.data = old + h
+                    up = doc_loss(ns, doc)[0].data
+                    p.data = old - h
+                    down = doc_loss(ns, doc)[0].data
+                    p.data = old
+                    fd = (up - down) / (2 * h)
+                    self.assertAlmostEqual(p.grad, fd, delta=1e-6 * max(1.0, abs(fd)), msg=name)
+                    checked += 1
+        self.assertEqual(checked, 36)
+
+
+@unittest.skipIf(torch is None, 'PyTorch is not installed (CI installs it)')
+class AgainstPyTorch(unittest.TestCase):
+    """The same network written in PyTorch (float64, whole sequence at once with a causal mask,
+    where microgpt goes one token at a time with a KV cache), loaded with microgpt's weights."""
+
+    def torch_weights(self, ns):
+        return {name: torch.tensor([[p.data for p in row] for row in mat], dtype=torch.float64,
+                                   requires_grad=True) for name, mat in ns['state_dict'].items()}
+
+    def torch_loss(self, ns, w, tokens):
+        def rmsnorm(x):
+            return x * (x.pow(2).mean(-1, keepdim=True) + 1e-5) ** -0.5
+        n = len(tokens) - 1
+        T, H, D = n, ns['n_head'], ns['head_dim']
+        x = rmsnorm(w['wte'][tokens[:n]] + w['wpe'][:n])
+        for li in range(ns['n_layer']):
+            residual = x
+            x = rmsnorm(x)
+            q = (x @ w[f'layer{li}.attn_wq'].T).view(T, H, D).transpose(0, 1)
+            k = (x @ w[f'layer{li}.attn_wk'].T).view(T, H, D).transpose(0, 1)
+            v = (x @ w[f'layer{li}.attn_wv'].T).view(T, H, D).transpose(0, 1)
+            att = (q @ k.transpose(1, 2)) / D ** 0.5
+            att = att.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float('-inf'))
+            x = (att.softmax(-1) @ v).transpose(0, 1).reshape(T, H * D)
+            x = x @ w[f'layer{li}.attn_wo'].T + residual
+            residual = x
+            x = torch.relu(rmsnorm(x) @ w[f'layer{li}.mlp_fc1'].T) ** 2
+            x = x @ w[f'layer{li}.mlp_fc2'].T + residual
+        logits = x @ w['lm_head'].T
+        return torch.nn.functional.cross_entropy(logits, torch.tensor(tokens[1:])), logits
+
+    def compare(self, **settings):
+        ns = model(**settings)
+        randomize(ns)
+        for doc in DOCS:
+            with self.subTest(doc=doc, **settings):
+                for p in ns['params']:
+                    p.grad = 0.0
+                loss, logits, tokens = doc_loss(ns, doc)
+                loss.backward()
+                w = self.torch_weights(ns)
+                tloss, tlogits = self.torch_loss(ns, w, tokens)
+                tloss.backward()
+                # 1e-10 relative to the largest entry of each tensor: float64 keeps ~1e-16, and the two
+                # sum in different orders, so last bits differ, never more.
+                self.assertClose(torch.tensor(logits, dtype=torch.float64), tlogits.detach(), 'logits')
+                self.assertClose(torch.tensor([loss.data], dtype=torch.float64), tloss.detach().view(1), 'loss')
+                for name, mat in ns['state_dict'].items():
+                    ours = torch.tensor([[p.grad for p in row] for row in mat], dtype=torch.float64)
+                    self.assertGreater(ours.abs().max().item(), 0, name)
+                    self.assertClose(ours, w[name].grad, name)
+
+    def assertClose(self, ours, theirs, what):
+        scale = theirs.abs().max().item()
+        err = (ours - theirs).abs().max().item()
+        self.assertLessEqual(err, 1e-10 * scale, f'{what}: max error {err:.3g} at scale {scale:.3g}')
+
+    def test_logits_loss_and_every_gradient_default_model(self):
+        self.compare()
+
+    def test_logits_loss_and_every_gradient_two_layers_two_heads(self):
+        self.compare(n_layer=2, n_head=2, n_embd=8)
+
+    def test_three_adam_steps_with_the_schedule_against_torch_optim_adam(self):
+        steps = 3
+        ours = harness.load('Training', num_steps=steps)  # the real training cell, 3 steps
+        start = model(num_steps=steps)  # the same seed: the same weights and the same shuffled docs
+        w = self.torch_weights(start)
+        lr, b1, b2, eps = start['learning_rate'], start['beta1'], start['beta2'], start['eps_adam']
+        opt = torch.optim.Adam(w.values(), lr=lr, betas=(b1, b2), eps=eps)
+        for step in range(steps):
+            # the gradients: microgpt's own, computed at the current (torch-updated) weights
+            for (name, mat) in start['state_dict'].items():
+                for row, trow in zip(mat, w[name]):
+                    for p, t in zip(row, trow):
+                        p.data, p.grad = t.item(), 0.0
+            loss, _, _ = doc_loss(start, start['docs'][step % len(start['docs'])])
+            loss.backward()
+            for name, mat in start['state_dict'].items():
+                w[name].grad = torch.tensor([[p.grad for p in row] for row in mat], dtype=torch.float64)
+            for group in opt.param_groups:
+                group['lr'] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+            opt.step()
+        for name, mat in ours['state_dict'].items():
+            trained = torch.tensor([[p.data for p in row] for row in mat], dtype=torch.float64)
+            moved = (trained - self.torch_weights(start)[name]).abs().max().item()
+            err = (trained - w[name].detach()).abs().max().item()
+            self.assertLessEqual(err, 1e-12, name)
+        self.assertGreater(moved, 0)
+
+
+class Sampling(unittest.TestCase):
+    def test_temperature_near_zero_approaches_the_argmax(self):
+        ns = harness.load('Inference', num_steps=30, temperature=1e-4, num_samples=5)
+        greedy, token_id = [], ns['BOS']
+        keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
+        for pos_id in range(ns['block_size']):
+            logits = [l.data for l in ns['gpt'](token_id, pos_id, keys, values)]
+            token_id = logits.index(max(logits))
+            if token_id == ns['BOS']:
+                break
+            greedy.append(ns['uchars'][token_id])
+        self.assertEqual(harness.samples(ns['_stdout']), [''.join(greedy)] * 5)
+
+    def test_samples_are_short_enough_and_use_only_dataset_characters(self):
+        # a high temperature, so that the model wanders as far as it can
+        ns = harness.load('Inference', num_steps=10, temperature=3.0, num_samples=60)
+        names = harness.samples(ns['_stdout'])
+        self.assertEqual(len(names), 60)
+        for name in names:
+            self.assertLessEqual(len(name), ns['block_size'])
+            self.assertLessEqual(set(name), set(ns['uchars']))
+        self.assertTrue(any(len(name) == ns['block_size'] for name in names))
+
+
+if __name__ == '__main__':
+    unittest.main()
