@@ -54,7 +54,8 @@ except OSError as e:
     sys.exit(f"microgpt: cannot read {input_path}: {e.strerror}")
 except UnicodeDecodeError as e:
     line = raw.count(b'\n', 0, e.start) + 1
-    sys.exit(f"microgpt: {input_path} is not UTF-8 text: byte {raw[e.start]:#04x} at offset {e.start} (line {line})")
+    sys.exit(f"microgpt: {input_path} is not UTF-8 text: "
+             f"byte {raw[e.start]:#04x} at offset {e.start} (line {line})")
 docs = [line.strip() for line in text.strip().split('\n') if line.strip()]
 if not docs:
     sys.exit(f"microgpt: {input_path} has no names in it (it is empty or blank); put one name per line")
