@@ -72,13 +72,14 @@ print(f"vocab size: {vocab_size}")
 # %% Autograd
 # A scalar that remembers how it was computed, so that backward() can find d(loss)/d(itself).
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no per-object dict: smaller, faster
+    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')  # no per-object dict: smaller, faster
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                # the value, computed in the forward pass
         self.grad = 0.0                 # d(loss)/d(this value), filled in by backward()
         self._children = children       # the Values this one was computed from
         self._local_grads = local_grads  # d(this)/d(child) for each child
+        self._visited = None            # set by backward() as it walks the graph
 
     # Each op returns its forward value, its children, and its local derivative for each child.
     # A plain number is a constant: it needs no gradient, so it gets no node of its own.
@@ -110,12 +111,16 @@ class Value:
     def backward(self):
         # Order the graph so that every node comes after its children (depth-first post-order).
         # An explicit stack instead of recursion: a deep graph cannot hit Python's recursion limit.
-        topo, visited, stack = [], {self}, [(self, iter(self._children))]
+        # Visited nodes are marked with a token new to this call: a set holding every node would
+        # make the whole run about a quarter slower.
+        token = object()
+        self._visited = token
+        topo, stack = [], [(self, iter(self._children))]
         while stack:
             node, children = stack[-1]
             for child in children:
-                if child not in visited:
-                    visited.add(child)
+                if child._visited is not token:
+                    child._visited = token
                     stack.append((child, iter(child._children)))
                     break
             else:  # all children done
@@ -124,10 +129,11 @@ class Value:
         # The chain rule, from the loss back to the leaves.
         self.grad = 1.0
         for node in reversed(topo):
-            if node.grad == 0.0:  # it would pass on only zeros, which change nothing: skip it
+            g = node.grad
+            if g == 0.0:  # it would pass on only zeros, which change nothing: skip it
                 continue
             for child, local_grad in zip(node._children, node._local_grads):
-                child.grad += local_grad * node.grad
+                child.grad += local_grad * g
 
 # %% Parameters
 # The model's knowledge: matrices of random numbers that training will adjust.
@@ -226,6 +232,9 @@ for step in range(num_steps):
         p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
         p.grad = 0.0
     print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
+    # Free this step's graph now, not when the next step rebinds these names: the next step then
+    # reuses memory still in the CPU's cache, and only one graph is ever alive (a quarter faster).
+    del loss, losses, probs, keys, values
 
 # %% Inference
 # Make up new names: start from BOS and draw each next character from the model's probabilities.
