@@ -13,8 +13,8 @@ n_embd = 16                # width of each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # transformer blocks
 block_size = 8             # longest context in tokens; longer names are cut short in training
-num_steps = 500
-learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8
+num_steps = 500            # training steps, one document each
+learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 num_samples = 20
 
@@ -201,13 +201,14 @@ def gpt(token_id, pos_id, keys, values):
     return linear(x, state_dict['lm_head'])
 
 # %% Training
-# Show the model one name per step, measure how surprised it was by each next character, nudge every parameter with Adam.
+# One name per step: measure how surprised the model is by each next character (the loss),
+# find every parameter's share of the blame (backward), and nudge each one with Adam.
 m = [0.0] * len(params)  # Adam's running mean of each gradient
 v = [0.0] * len(params)  # and of its square
 # Speed: the graph has no reference cycles, so CPython's reference counting frees each step's graph
-# as soon as `loss` is replaced. Its cycle collector would find nothing, yet re-walk every live node
-# many times a step: pausing it, until the samples are out, makes the run 3x faster. (PyPy has no
-# reference counting, so there the collector is what frees memory, and it stays on.)
+# as soon as the step lets go of it. Its cycle collector would find nothing, yet re-walk every live
+# node many times a step: pausing it, until the samples are out, makes the run 3x faster. (PyPy has
+# no reference counting, so there the collector is what frees memory, and it stays on.)
 if sys.implementation.name == 'cpython':
     gc.disable()
 for step in range(num_steps):
@@ -251,4 +252,4 @@ for sample_idx in range(num_samples):
             break
         sample.append(uchars[token_id])
     print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
-gc.enable()
+gc.enable()  # paused for speed since Training
