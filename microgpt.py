@@ -72,7 +72,8 @@ print(f"vocab size: {vocab_size}")
 # %% Autograd
 # A scalar that remembers how it was computed, so that backward() can find d(loss)/d(itself).
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')  # no per-object dict: smaller, faster
+    # __slots__: fixed fields and no per-object dict, so each of the millions of Values is smaller and faster.
+    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                # the value, computed in the forward pass
