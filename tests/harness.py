@@ -57,25 +57,24 @@ def cells(text):
 def load(upto, data=None, **settings):
     """Execute microgpt.py's cells through the one titled `upto`; return the namespace.
     `data` (a list of lines) becomes the input file; settings are as for source()."""
-    if 'input_path' not in settings:
-        folder = tempfile.mkdtemp(prefix='microgpt-test-')
-        path = os.path.join(folder, 'input.txt')
-        with open(path, 'w', encoding='utf-8') as f:
-            f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
-        settings['input_path'] = path
-    chosen = []
-    for title, code in cells(source(**settings)):
-        chosen.append(code)
-        if title == upto:
-            break
-    else:
-        raise AssertionError(f'microgpt.py has no cell titled {upto!r}')
-    namespace = {'__name__': 'microgpt'}
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) as out:
-            exec(compile(''.join(chosen), SCRIPT, 'exec'), namespace)
-    finally:
-        gc.enable()  # the training cell pauses the collector until the end of the file
+    with tempfile.TemporaryDirectory(prefix='microgpt-test-') as folder:
+        if 'input_path' not in settings:  # only the data cell reads it; the folder can go after
+            settings['input_path'] = os.path.join(folder, 'input.txt')
+            with open(settings['input_path'], 'w', encoding='utf-8') as f:
+                f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
+        chosen = []
+        for title, code in cells(source(**settings)):
+            chosen.append(code)
+            if title == upto:
+                break
+        else:
+            raise AssertionError(f'microgpt.py has no cell titled {upto!r}')
+        namespace = {'__name__': 'microgpt'}
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                exec(compile(''.join(chosen), SCRIPT, 'exec'), namespace)
+        finally:
+            gc.enable()  # the training cell pauses the collector until the end of the file
     namespace['_stdout'] = out.getvalue()
     return namespace
 
@@ -101,6 +100,19 @@ def execute(folder, script='microgpt.py', python=None, timeout=600):
 def run(folder, data=None, raw=None, python=None, **settings):
     prepare(folder, data, raw, **settings)
     return execute(folder, python=python)
+
+
+def doc_loss(ns, doc):
+    """The training loss for one document, exactly as the training cell computes it."""
+    tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
+    n = min(ns['block_size'], len(tokens) - 1)
+    keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
+    all_logits, losses = [], []
+    for pos_id in range(n):
+        logits = ns['gpt'](tokens[pos_id], pos_id, keys, values)
+        all_logits.append([l.data for l in logits])
+        losses.append(-ns['softmax'](logits)[tokens[pos_id + 1]].log())
+    return (1 / n) * sum(losses), all_logits, tokens[:n + 1]
 
 
 def losses(stdout):

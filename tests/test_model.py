@@ -17,19 +17,6 @@ def model(**settings):
     return harness.load('Model', **settings)
 
 
-def doc_loss(ns, doc):
-    """The training loss for one document, exactly as the training cell computes it."""
-    tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
-    n = min(ns['block_size'], len(tokens) - 1)
-    keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
-    all_logits, losses = [], []
-    for pos_id in range(n):
-        logits = ns['gpt'](tokens[pos_id], pos_id, keys, values)
-        all_logits.append([l.data for l in logits])
-        losses.append(-ns['softmax'](logits)[tokens[pos_id + 1]].log())
-    return (1 / n) * sum(losses), all_logits, tokens[:n + 1]
-
-
 def randomize(ns, seed=0):
     """Give every weight a non-zero random value (attn_wo and mlp_fc2 start at zero, which would
     leave attention's gradients exactly zero and the comparison toothless)."""
@@ -87,15 +74,15 @@ class FiniteDifferences(unittest.TestCase):
         doc, h, rng = 'alexander', 1e-6, random.Random(3)
         checked = 0
         with harness.paused_gc():
-            doc_loss(ns, doc)[0].backward()
+            harness.doc_loss(ns, doc)[0].backward()
             for name, mat in ns['state_dict'].items():
                 for _ in range(4):
                     p = rng.choice(rng.choice(mat))
                     old = p.data
                     p.data = old + h
-                    up = doc_loss(ns, doc)[0].data
+                    up = harness.doc_loss(ns, doc)[0].data
                     p.data = old - h
-                    down = doc_loss(ns, doc)[0].data
+                    down = harness.doc_loss(ns, doc)[0].data
                     p.data = old
                     fd = (up - down) / (2 * h)
                     self.assertAlmostEqual(p.grad, fd, delta=1e-6 * max(1.0, abs(fd)), msg=name)
@@ -141,7 +128,7 @@ class AgainstPyTorch(unittest.TestCase):
             with self.subTest(doc=doc, **settings):
                 for p in ns['params']:
                     p.grad = 0.0
-                loss, logits, tokens = doc_loss(ns, doc)
+                loss, logits, tokens = harness.doc_loss(ns, doc)
                 loss.backward()
                 w = self.torch_weights(ns)
                 tloss, tlogits = self.torch_loss(ns, w, tokens)
@@ -180,7 +167,7 @@ class AgainstPyTorch(unittest.TestCase):
                 for row, trow in zip(mat, w[name]):
                     for p, t in zip(row, trow):
                         p.data, p.grad = t.item(), 0.0
-            loss, _, _ = doc_loss(start, start['docs'][step % len(start['docs'])])
+            loss, _, _ = harness.doc_loss(start, start['docs'][step % len(start['docs'])])
             loss.backward()
             for name, mat in start['state_dict'].items():
                 w[name].grad = torch.tensor([[p.grad for p in row] for row in mat], dtype=torch.float64)

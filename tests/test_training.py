@@ -41,13 +41,7 @@ class Memory(unittest.TestCase):
         gc.collect()
         with harness.paused_gc():
             for doc in ns['docs'][:3]:
-                tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
-                keys, values = [[]], [[]]
-                losses = [-ns['softmax'](ns['gpt'](tokens[i], i, keys, values))[tokens[i + 1]].log()
-                          for i in range(min(8, len(tokens) - 1))]
-                loss = (1 / len(losses)) * sum(losses)
-                loss.backward()
-                del loss, losses, keys, values
+                harness.doc_loss(ns, doc)[0].backward()
             self.assertEqual(gc.collect(), 0)
 
     @unittest.skipIf(resource is None, 'needs the resource module (Unix)')
