@@ -49,7 +49,7 @@ if not os.path.exists(input_path):
 try:
     with open(input_path, 'rb') as f:
         raw = f.read()
-    text = raw.decode('utf-8')
+    text = raw.decode('utf-8').removeprefix('\ufeff')  # a byte-order mark (as Notepad writes) is no name
 except OSError as e:
     sys.exit(f"microgpt: cannot read {input_path}: {e.strerror}")
 except UnicodeDecodeError as e:

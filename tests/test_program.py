@@ -146,6 +146,18 @@ class Download(unittest.TestCase):
 
 
 class OddButValidText(unittest.TestCase):
+    def test_a_byte_order_mark_reads_as_if_it_were_not_there(self):
+        # Windows Notepad starts UTF-8 files with the mark U+FEFF; it must not become a token.
+        plain = ('\n'.join(harness.SMALL_NAMES) + '\n').encode('utf-8')
+        outs = []
+        for raw in (plain, b'\xef\xbb\xbf' + plain):
+            with tempfile.TemporaryDirectory() as d:
+                p = harness.run(d, raw=raw, num_steps=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            outs.append(p.stdout)
+        self.assertIn('vocab size: 24', outs[1])
+        self.assertEqual(outs[0], outs[1])
+
     def test_unicode_crlf_and_long_documents_work(self):
         names = ['zoë', 'josé', 'łukasz', '日本語の名前です長い名前', 'انا', 'averyveryverylongname', 'x']
         raw = '\r\n'.join(names).encode('utf-8') + b'\r\n'
