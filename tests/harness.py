@@ -8,7 +8,7 @@ microgpt.py is a script, not a module, so the tests use two handles it keeps on 
   can call `Value`, `gpt`, `softmax`... as the file defines them.
 `run(...)` runs the (re-set) file as a real program in a temporary folder with its own input.txt.
 """
-import contextlib, gc, io, os, re, subprocess, sys, tempfile
+import contextlib, gc, glob, io, os, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
@@ -33,11 +33,17 @@ def paused_gc():
 
 def source(**settings):
     """The text of microgpt.py with the named settings set to new values (repr'd)."""
+    return source_with({name: repr(value) for name, value in settings.items()})
+
+
+def source_with(settings):
+    """The text of microgpt.py with each setting's line made `name = code`, for a {name: code} dict."""
     with open(SCRIPT, encoding='utf-8') as f:
         text = f.read()
-    for name, value in settings.items():
-        text, n = re.subn(rf'(?m)^{name}\s*=.*$', f'{name} = {value!r}', text)
-        assert n == 1, f'microgpt.py has no single setting line for {name}'
+    for name, code in settings.items():
+        text, n = re.subn(rf'(?m)^{re.escape(name)}\s*=.*$', lambda m: f'{name} = {code}', text)
+        if n != 1:
+            raise ValueError(f'microgpt.py has no single setting line for {name}')
     return text
 
 
@@ -122,3 +128,32 @@ def losses(stdout):
 def samples(stdout):
     return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()
             if line.startswith('sample ')]
+
+
+# The interpreters the golden test (in CI) and tests/benchmark.py run on: every CPython from 3.9 up,
+# and PyPy. Each minor version is looked for under pyenv (~/.pyenv/versions/3.N.*/bin/python3, the
+# newest patch release) and then as python3.N on PATH; PyPy as pypy3 on PATH.
+WANTED = ['3.9', '3.10', '3.11', '3.12', '3.13']
+
+
+def pythons():
+    """[(label, path or None)] for each CPython in WANTED (and any newer one found), then PyPy.
+    A None path means that interpreter is not on this machine."""
+    def version(path):  # '3.11.7' from ~/.pyenv/versions/3.11.7/bin/python3
+        return tuple(int(n) for n in re.findall(r'\d+', path.split(os.sep)[-3])[:3])
+    found = {}
+    for path in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python3')), key=version):
+        major, minor = version(path)[:2]
+        if (major, minor) >= (3, 9):
+            found[f'{major}.{minor}'] = path  # sorted, so the newest patch release wins
+    for minor in WANTED:
+        path = shutil.which(f'python{minor}')
+        if minor not in found and path and '.pyenv' not in path:  # pyenv's shims may not run
+            found[minor] = path
+    labels = WANTED + sorted(set(found) - set(WANTED), key=lambda v: tuple(map(int, v.split('.'))))
+    return [(f'cpython {minor}', found.get(minor)) for minor in labels] + [('pypy3', shutil.which('pypy3'))]
+
+
+if __name__ == '__main__' and sys.argv[1:] == ['pythons']:  # for .ci/run: one "label<TAB>path" a line
+    for label, path in pythons():
+        print(f'{label}\t{path or "-"}')
