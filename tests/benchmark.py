@@ -1,0 +1,165 @@
+"""How fast microgpt.py trains, and how much memory it takes, for given settings and Pythons.
+
+    python tests/benchmark.py                                   # the README's two tables (minutes)
+    python tests/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
+    python tests/benchmark.py --python python3.12 --python pypy3
+
+It runs the real microgpt.py as a program, in a temporary folder with the shipped input.txt, with
+the settings changed as asked, and prints one Markdown table row per configuration and Python:
+the settings, the parameter count, the seconds per training step (the median of the steps after
+the first, timed as each step's line arrives), the peak memory (the child's ru_maxrss) and the
+time that projects to for 500 steps. Progress goes to stderr. Standard library only.
+
+With no arguments it prints the README's "Make it bigger" and "Speed" tables, for every Python it
+finds: each CPython from 3.9 up under ~/.pyenv/versions or as python3.N on PATH, and pypy3.
+(Not a test: unittest does not collect it, and timings never decide whether a test passes.)
+"""
+import argparse, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+
+import harness
+
+try:
+    import resource  # for the child's peak memory (Unix)
+except ImportError:
+    resource = None
+
+# The README's tables: (settings, steps to time). The big models get few steps: each takes seconds.
+BIGGER = [({'n_embd': '64'}, 6), ({'n_layer': '8'}, 6), ({'n_layer': '8', 'block_size': '32'}, 6),
+          ({'n_embd': '256'}, 3)]
+SHIPPED = ({}, 30)
+
+
+def describe(python):
+    """'CPython 3.11.7' or 'PyPy 3.9.16 (7.3.11)': what the interpreter says of itself."""
+    code = ("import platform, sys; v = getattr(sys, 'pypy_version_info', None); "
+            "print(platform.python_implementation(), platform.python_version(), "
+            "'(%d.%d.%d)' % v[:3] if v else '')")
+    return subprocess.run([python, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def measure(python, settings, steps):
+    """{'params', 'step', 'peak_mb'}: one run of microgpt.py with `settings` ({name: code})."""
+    text = harness.source_with({**settings, 'num_steps': str(steps), 'num_samples': '1'})
+    with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
+        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+            f.write(text)
+        shutil.copy(os.path.join(harness.ROOT, 'input.txt'), os.path.join(d, 'input.txt'))
+        child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=d, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, encoding='utf-8')
+        params, stamps = None, []
+        for line in child.stdout:  # each step's line is printed as the step ends: time its arrival
+            if line.startswith('num params:'):
+                params = int(line.split(':')[1])
+            elif line.startswith('step '):
+                stamps.append(time.perf_counter())
+        if resource is not None and hasattr(os, 'wait4'):
+            _, status, usage = os.wait4(child.pid, 0)
+            child.returncode = os.waitstatus_to_exitcode(status)
+            # ru_maxrss is in kilobytes on Linux, in bytes on macOS
+            peak_mb = usage.ru_maxrss / (1024 * 1024 if sys.platform == 'darwin' else 1024)
+        else:
+            child.wait()
+            peak_mb = None
+        error = child.stderr.read()
+    if child.returncode != 0:
+        sys.exit(f'benchmark: microgpt.py failed with {python}:\n{error}')
+    step = statistics.median(b - a for a, b in zip(stamps, stamps[1:]))
+    return {'params': params, 'step': step, 'peak_mb': peak_mb}
+
+
+def seconds(s):
+    if s < 1:
+        return f'{s:.3f} s'
+    if s < 90:
+        return f'{s:.3g} s'
+    if s < 90 * 60:
+        return f'{s / 60:.1f} min'
+    return f'{s / 3600:.1f} h'
+
+
+def megabytes(mb):
+    if mb is None:
+        return 'n/a'
+    return f'{mb:.0f} MB' if mb < 1000 else f'{mb / 1024:.1f} GB'
+
+
+HEADER = ['| Python | settings (the rest as shipped) | params | time per step | peak memory | 500 steps |',
+          '| --- | --- | --- | --- | --- | --- |']
+
+
+def row(name, settings, m):
+    shown = ', '.join(f'`{k} = {v}`' for k, v in settings.items()) or 'as shipped'
+    return (f"| {name} | {shown} | {m['params']:,} | {seconds(m['step'])} | {megabytes(m['peak_mb'])} "
+            f"| {seconds(500 * m['step'])} |")
+
+
+def table(title, runs, steps_override=None):
+    """Measure each (python, settings, steps) in turn; print a titled table, rows as they come."""
+    print(f'\n{title}\n' if title else '', end='')
+    print('\n'.join(HEADER), flush=True)
+    for python, settings, steps in runs:
+        steps = steps_override or steps
+        name = describe(python)
+        shown = ', '.join(f'{k}={v}' for k, v in settings.items()) or 'as shipped'
+        print(f'benchmark: {name}, {shown}, {steps} steps...', file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        m = measure(python, settings, steps)
+        print(f'benchmark:   done in {time.perf_counter() - started:.0f} s', file=sys.stderr, flush=True)
+        print(row(name, settings, m), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description='Time microgpt.py\'s training steps and peak memory, one Markdown table row per '
+                    'configuration and Python. With no arguments: the README\'s "Make it bigger" and '
+                    '"Speed" tables, on every Python found.')
+    ap.add_argument('--set', action='append', default=[], metavar='NAME=VALUE',
+                    help='change a setting in the Settings cell, e.g. --set n_embd=64 (repeatable; '
+                         'VALUE is Python, as you would write it in the file)')
+    ap.add_argument('--steps', type=int, metavar='N',
+                    help='training steps to run (at least 2: the first is not timed); default 20, '
+                         'or per row with no arguments')
+    ap.add_argument('--python', action='append', default=[], metavar='PATH',
+                    help='the interpreter to run it with (repeatable); default: this one')
+    args = ap.parse_args()
+    if args.steps is not None and args.steps < 2:
+        ap.error('--steps must be at least 2: the first step is not timed')
+    settings = {}
+    for item in args.set:
+        name, sep, value = item.partition('=')
+        if not sep or not name.strip() or not value.strip():
+            ap.error(f'--set takes NAME=VALUE, not {item!r}')
+        settings[name.strip()] = value.strip()
+    try:
+        harness.source_with(settings)
+    except ValueError as e:
+        ap.error(str(e))
+    pythons = [shutil.which(p) or p for p in args.python]
+    print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, {platform.system()}')
+    if settings or args.steps or pythons:
+        pythons = pythons or [sys.executable]
+        table('', [(p, settings, args.steps or 20) for p in pythons])
+        return
+    found = []
+    for label, path in harness.pythons():
+        print(f'benchmark: {label}: {path or "not found, skipped"}', file=sys.stderr)
+        if path:
+            found.append(path)
+    table('Make it bigger', [(p, s, n) for s, n in BIGGER for p in found])
+    table('Speed', [(p, *SHIPPED) for p in found])
+
+
+def cpu():
+    """The CPU's model name, where the system says it."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+if __name__ == '__main__':
+    main()
