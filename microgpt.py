@@ -1,9 +1,6 @@
-"""
-microgpt: train a tiny GPT on a list of names, then make up new names with it.
-One file of plain Python, no dependencies: the whole algorithm, top to bottom.
-Run it with `python microgpt.py`; each `# %%` line starts a notebook cell.
-"""
-import gc, math, os, random, sys
+"""microgpt: train a tiny GPT on a list of names, then make up new names with it. One file of plain
+Python, no dependencies: the whole algorithm, top to bottom. Each `# %%` line starts a notebook cell."""
+import gc, math, os, random, signal, sys
 
 # %% Settings
 # Everything a learner might change, in one place (README.md says what bigger settings cost).
@@ -17,7 +14,7 @@ num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 num_samples = 20
-
+prompt = ''                # every sample starts with these characters (say 'ma'); '' for none
 # Fail in the first second, naming the setting, rather than minutes later with a traceback.
 for name, size in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
                    ('block_size', block_size), ('num_steps', num_steps), ('num_samples', num_samples)]:
@@ -27,6 +24,8 @@ if n_embd % n_head:
     sys.exit(f"microgpt: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
 if not temperature > 0:
     sys.exit(f"microgpt: temperature must be greater than 0, not {temperature!r}")
+if len(prompt) >= block_size:
+    sys.exit(f"microgpt: prompt must have fewer characters than block_size ({block_size}), not {len(prompt)}")
 
 # %% Data
 # Read the documents to learn from: strip blank lines and stray spaces (and Windows line ends).
@@ -35,17 +34,14 @@ names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/mast
 if not os.path.exists(input_path):
     import urllib.request
     print(f"{input_path} not found: downloading {names_url}")
-    part = input_path + '.part'  # written first, renamed only when complete: never a half input.txt
-    try:
-        with urllib.request.urlopen(names_url, timeout=30) as response, open(part, 'wb') as f:
-            f.write(response.read())
-        os.replace(part, input_path)
+    try:  # all of it is read before any is written: a cut-off transfer leaves no half input.txt
+        with urllib.request.urlopen(names_url, timeout=30) as response:
+            downloaded = response.read()
     except Exception as e:  # no network, a timeout, a cut-off transfer: all end the same way
         sys.exit(f"microgpt: {os.path.abspath(input_path)} is missing and downloading it failed ({e}); "
                  f"put a UTF-8 text file there, one name per line (git checkout input.txt restores ours)")
-    finally:
-        if os.path.exists(part):
-            os.remove(part)
+    with open(input_path, 'wb') as f:
+        f.write(downloaded)
 try:
     with open(input_path, 'rb') as f:
         raw = f.read()
@@ -68,13 +64,14 @@ uchars = sorted(set(''.join(docs)))  # ids 0..n-1
 BOS = len(uchars)  # one extra token, Beginning Of Sequence, also marks where a name ends
 vocab_size = len(uchars) + 1
 print(f"vocab size: {vocab_size}")
+if set(prompt) - set(uchars):  # the model knows no others
+    sys.exit(f"microgpt: prompt has characters not in {input_path}: {sorted(set(prompt) - set(uchars))}")
 
 # %% Autograd
 # A scalar that remembers how it was computed, so that backward() can find d(loss)/d(itself).
 class Value:
     # __slots__: fixed fields and no per-object dict, so each of the millions of Values is smaller and faster.
     __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')
-
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                # the value, computed in the forward pass
         self.grad = 0.0                 # d(loss)/d(this value), filled in by backward()
@@ -82,9 +79,8 @@ class Value:
         self._local_grads = local_grads  # d(this)/d(child) for each child
         self._visited = None            # set by backward() as it walks the graph
 
-    # Each op returns its forward value, its children, and its local derivative for each child.
-    # A plain number is a constant: it needs no gradient, so it gets no node of its own.
-    # (Floats throughout, 1.0 not 1: float-with-float is CPython's fastest arithmetic.)
+    # Each op returns its forward value, its children, and its local derivative for each child. A plain
+    # number is a constant: it gets no node. (Floats, 1.0 not 1: CPython's fastest arithmetic.)
     def __add__(self, other):
         if isinstance(other, Value):
             return Value(self.data + other.data, (self, other), (1.0, 1.0))
@@ -95,13 +91,12 @@ class Value:
             return Value(self.data * other.data, (self, other), (other.data, self.data))
         return Value(self.data * other, (self,), (other,))
 
-    def __pow__(self, k):  # k is a plain number
-        return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
-
+    def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))  # k: a number
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
     def relu(self): return Value(max(0, self.data), (self,), (float(self.data > 0),))
     def __neg__(self): return self * -1
+    def __repr__(self): return f"Value(data={self.data}, grad={self.grad})"
     def __radd__(self, other): return self + other
     def __sub__(self, other): return self + (-other)
     def __rsub__(self, other): return other + (-self)
@@ -110,10 +105,9 @@ class Value:
     def __rtruediv__(self, other): return other * self ** -1
 
     def backward(self):
-        # Order the graph so that every node comes after its children (depth-first post-order).
-        # An explicit stack instead of recursion: a deep graph cannot hit Python's recursion limit.
-        # Visited nodes are marked with a token new to this call: a set holding every node would
-        # make the whole run about a third slower.
+        # Order the graph so that every node comes after its children (depth-first post-order), with
+        # an explicit stack, not recursion: a deep graph cannot hit Python's recursion limit. Visited
+        # nodes are marked with a token new to this call (a set of every node: a third slower run).
         token = object()
         self._visited = token
         topo, stack = [], [(self, iter(self._children))]
@@ -171,7 +165,9 @@ def rmsnorm(x):
     return [xi * scale for xi in x]
 
 def gpt(token_id, pos_id, keys, values):
-    x = [t + p for t, p in zip(state_dict['wte'][token_id], state_dict['wpe'][pos_id])]
+    tok_emb = state_dict['wte'][token_id]  # token embedding
+    pos_emb = state_dict['wpe'][pos_id]  # position embedding
+    x = [t + p for t, p in zip(tok_emb, pos_emb)]  # joint token and position embedding
     x = rmsnorm(x)
     for li in range(n_layer):
         # 1) Multi-head attention: each position looks back at itself and every earlier one.
@@ -191,7 +187,8 @@ def gpt(token_id, pos_id, keys, values):
             attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim ** 0.5
                            for t in range(len(k_h))]
             attn_weights = softmax(attn_logits)
-            x_attn.extend(sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h))) for j in range(head_dim))
+            head_out = [sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h))) for j in range(head_dim)]
+            x_attn.extend(head_out)
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
         x = [a + b for a, b in zip(x, x_residual)]
         # 2) MLP: widen 4x, squared ReLU, project back.
@@ -201,54 +198,74 @@ def gpt(token_id, pos_id, keys, values):
         x = [xi.relu() ** 2 for xi in x]
         x = linear(x, state_dict[f'layer{li}.mlp_fc2'])
         x = [a + b for a, b in zip(x, x_residual)]
-    return linear(x, state_dict['lm_head'])
+    logits = linear(x, state_dict['lm_head'])
+    return logits
 
 # %% Training
 # One name per step: measure how surprised the model is by each next character (the loss),
 # find every parameter's share of the blame (backward), and nudge each one with Adam.
-m = [0.0] * len(params)  # Adam's running mean of each gradient
-v = [0.0] * len(params)  # and of its square
-# Speed: the graph has no reference cycles, so CPython's reference counting frees each step's graph
-# as soon as the step lets go of it. Its cycle collector would find nothing, yet re-walk every live
-# node many times a step: pausing it, until the samples are out, makes the run 3x faster. (PyPy has
-# no reference counting, so there the collector is what frees memory, and it stays on.)
+m, v = [0.0] * len(params), [0.0] * len(params)  # Adam's running means of each gradient and its square
+# Speed: the graph has no reference cycles, so reference counting frees it; CPython's cycle collector would
+# only re-walk every live node many times a step. Paused until the samples are out: 3x faster (PyPy needs it).
 if sys.implementation.name == 'cpython':
     gc.disable()
-for step in range(num_steps):
-    doc = docs[step % len(docs)]
-    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
-    n = min(block_size, len(tokens) - 1)
-    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
-    losses = []
-    for pos_id in range(n):
-        token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
-        probs = softmax(gpt(token_id, pos_id, keys, values))
-        losses.append(-probs[target_id].log())
-    loss = (1 / n) * sum(losses)
-    loss.backward()
-    lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
-    bias1, bias2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)  # m and v start at 0: scale them up
-    for i, p in enumerate(params):
-        m[i] = beta1 * m[i] + (1 - beta1) * p.grad
-        v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
-        m_hat = m[i] / bias1
-        v_hat = v[i] / bias2
-        p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
-        p.grad = 0.0
-    print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
-    # Let go of this step's graph now, not when the next step rebinds these names: the next step
-    # then reuses memory still in the CPU's cache, and only one graph is alive at a time (a fifth
-    # faster on CPython). Rebound, not `del`eted: PyPy's JIT runs 3x slower if globals vanish.
-    loss = losses = probs = keys = values = None
+# Ctrl-C ends training after the step in progress (never half an update), and the samples still come;
+# a second Ctrl-C stops at once. The handler is ours only while training runs (in a notebook too).
+stop_requested, loss_history = False, []
+def request_stop(signum, frame):
+    global stop_requested
+    if stop_requested:
+        sys.exit("\nmicrogpt: stopped by a second Ctrl-C, before sampling")
+    stop_requested = True
+previous_handler = signal.signal(signal.SIGINT, request_stop)
+try:
+    for step in range(num_steps):
+        doc = docs[step % len(docs)]
+        tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
+        n = min(block_size, len(tokens) - 1)
+        keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+        losses = []
+        for pos_id in range(n):
+            token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
+            probs = softmax(gpt(token_id, pos_id, keys, values))
+            losses.append(-probs[target_id].log())
+        loss = (1 / n) * sum(losses)
+        loss.backward()
+        lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
+        bias1, bias2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)  # m and v start at 0: scale them up
+        for i, p in enumerate(params):
+            m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+            v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
+            m_hat = m[i] / bias1
+            v_hat = v[i] / bias2
+            p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
+            p.grad = 0.0
+        print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
+        loss_history.append(loss.data)
+        # Let go of this step's graph now, not when the next step rebinds these names: the next step
+        # reuses memory still in the CPU's cache (a fifth faster). Not `del`: PyPy's JIT runs 3x slower.
+        loss = losses = probs = keys = values = None
+        if stop_requested:
+            print(f"stopped by Ctrl-C after step {step+1} of {num_steps}")
+            break
+finally:
+    signal.signal(signal.SIGINT, previous_handler)
+# One name's loss jumps about; a mean over many steps shows progress (fsum: the same digits on any Python).
+recent = loss_history[-100:]
+print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
+      f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
 
 # %% Inference
-# Make up new names: start from BOS and draw each next character from the model's probabilities.
+# Make up new names: after BOS (and the prompt), draw each next character from the model's probabilities.
 print("\n--- inference (new, hallucinated names) ---")
 for sample_idx in range(num_samples):
     keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
-    token_id, sample = BOS, []
+    token_id, sample = BOS, list(prompt)
     for pos_id in range(block_size):
         logits = gpt(token_id, pos_id, keys, values)
+        if pos_id < len(prompt):  # the prompt's characters are read, not drawn
+            token_id = uchars.index(prompt[pos_id])
+            continue
         probs = softmax([l / temperature for l in logits])
         token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
         if token_id == BOS:

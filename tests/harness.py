@@ -97,9 +97,9 @@ def prepare(folder, data=None, raw=None, **settings):
             f.write(raw)
 
 
-def execute(folder, script='microgpt.py', python=None, timeout=600):
+def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
     """Run a script as a program with `folder` as its working directory. Returns CompletedProcess."""
-    return subprocess.run([python or sys.executable, script], cwd=folder, capture_output=True,
+    return subprocess.run([python or sys.executable, *flags, script], cwd=folder, capture_output=True,
                           text=True, encoding='utf-8', timeout=timeout)
 
 

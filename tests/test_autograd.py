@@ -87,6 +87,14 @@ class Ops(unittest.TestCase):
         self.assertEqual([x.grad for x in xs], [2.0, 4.0, 6.0, 8.0])
 
 
+    def test_a_value_prints_its_data_and_grad(self):
+        # what a notebook shows for a Value or a row of parameters
+        a, b = Value(2.0), Value(-3.0)
+        (a * b).backward()
+        self.assertEqual(repr(a), 'Value(data=2.0, grad=-3.0)')
+        self.assertEqual(repr([b]), '[Value(data=-3.0, grad=2.0)]')
+
+
 class Backward(unittest.TestCase):
     def test_chain_rule_in_the_recursive_depth_first_order_bit_for_bit(self):
         # The reference orders the graph with a recursive depth-first post-order; the order in which

@@ -58,6 +58,14 @@ class Pieces(unittest.TestCase):
         w = [self.V([1.0, 0.0, -1.0]), self.V([0.5, 0.25, 2.0])]
         self.assertEqual([v.data for v in self.ns['linear'](x, w)], [-2.0, 7.0])
 
+    def test_gpt_names_its_intermediates_as_the_reference_does(self):
+        # a reader following the reference's walkthrough finds these names in gpt()
+        code = self.ns['gpt'].__code__
+        names = set(code.co_varnames) | set(code.co_cellvars)  # cellvars: the ones a comprehension reads
+        for name in ('tok_emb', 'pos_emb', 'x_residual', 'q', 'k', 'v', 'attn_logits', 'attn_weights',
+                     'head_out', 'x_attn', 'logits'):
+            self.assertIn(name, names)
+
     def test_parameter_count_and_layout(self):
         ns = self.ns
         self.assertEqual(list(ns['state_dict'])[:3], ['wte', 'wpe', 'lm_head'])

@@ -1,11 +1,12 @@
 """microgpt.py as a notebook: converted by jupytext from its `# %%` cells (the percent format) and
-executed cell by cell in a real Jupyter kernel, with fewer steps."""
-import os, tempfile, unittest
+executed cell by cell in a real Jupyter kernel, with fewer steps; and its Training cell interrupted
+in a kernel, as a learner interrupts it."""
+import os, re, tempfile, unittest
 
 import harness
 
 try:
-    import jupytext, nbclient
+    import jupytext, nbclient, jupyter_client
 except ImportError:
     jupytext = None
 
@@ -33,6 +34,62 @@ class Notebook(unittest.TestCase):
         self.assertIn('step   20 /   20', text)
         self.assertEqual(len(harness.samples(text)), 20)
         self.assertIn('sample 20: ', text)
+
+
+@unittest.skipIf(jupytext is None, 'jupytext, nbclient and ipykernel are not installed (CI installs them)')
+class InterruptedTraining(unittest.TestCase):
+    def run_cell(self, code, interrupt_after=None):
+        """Execute code in the kernel; interrupt it once its output contains `interrupt_after`.
+        Returns (the cell's printed text, the name of the error it ended with or None)."""
+        msg_id = self.client.execute(code)
+        text, error, interrupted = '', None, False
+        while True:
+            msg = self.client.get_iopub_msg(timeout=600)
+            if msg['parent_header'].get('msg_id') != msg_id:
+                continue
+            kind, content = msg['msg_type'], msg['content']
+            if kind == 'stream':
+                text += content['text']
+            elif kind == 'error':
+                error = content['ename']
+            elif kind == 'status' and content['execution_state'] == 'idle':
+                return text, error
+            if interrupt_after and not interrupted and interrupt_after in text:
+                self.kernel.interrupt_kernel()
+                interrupted = True
+
+    def test_interrupting_training_stops_that_cell_and_later_cells_work_as_usual(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'input.txt'), 'w', encoding='utf-8') as f:
+                f.write('\n'.join(harness.SMALL_NAMES) + '\n')
+            self.kernel = jupyter_client.KernelManager(kernel_name='python3')
+            self.kernel.start_kernel(cwd=d)
+            try:
+                self.client = self.kernel.client()
+                self.client.start_channels()
+                self.client.wait_for_ready(timeout=120)
+                cells = dict(harness.cells(harness.source()))  # the shipped settings: 500 steps
+                for title in ('', 'Settings', 'Data', 'Tokenizer', 'Autograd', 'Parameters', 'Model'):
+                    self.assertIsNone(self.run_cell(cells[title])[1], title)
+                self.run_cell('import signal; handler_before = signal.getsignal(signal.SIGINT)')
+                text, error = self.run_cell(cells['Training'], interrupt_after='step    5 /')
+                self.assertIsNone(error, text)  # the cell ended cleanly, not with KeyboardInterrupt
+                k = int(re.search(r'^stopped by Ctrl-C after step (\d+) of 500$', text, re.M).group(1))
+                self.assertEqual(len(harness.losses(text)), k)
+                self.assertIn(f'mean loss of the last {k} steps:', text)
+                # the handler is the one from before, and the weights did train (attn_wo starts at 0)
+                text, error = self.run_cell("print(signal.getsignal(signal.SIGINT) is handler_before, "
+                                            "any(p.data for p in state_dict['layer0.attn_wo'][0]))")
+                self.assertEqual(text.split(), ['True', 'True'])
+                text, error = self.run_cell(cells['Inference'])
+                self.assertIsNone(error, text)
+                self.assertEqual(len(harness.samples(text)), 20)
+                text, error = self.run_cell('import time\nprint("waiting")\ntime.sleep(60)',
+                                            interrupt_after='waiting')
+                self.assertEqual(error, 'KeyboardInterrupt')  # a later cell is interrupted as usual
+            finally:
+                self.client.stop_channels()
+                self.kernel.shutdown_kernel(now=True)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 """microgpt.py as a user meets it: a real run end to end, and every bad input the way a new user
 would make it: a clear one-line message, exit status 1, no traceback, no file created or changed."""
-import http.server, os, socket, tempfile, threading, unittest
+import http.server, os, shutil, socket, sys, tempfile, threading, unittest
 
 import harness
 
@@ -32,6 +32,24 @@ class EndToEnd(unittest.TestCase):
         names = harness.samples(p.stdout)
         self.assertEqual(len(names), 20)
         self.assertIn('--- inference (new, hallucinated names) ---', lines)
+
+
+class OneSitting(unittest.TestCase):
+    def test_the_file_is_at_most_275_lines(self):
+        with open(harness.SCRIPT, encoding='utf-8') as f:
+            self.assertLessEqual(len(f.read().splitlines()), 275)
+
+    def test_it_runs_isolated_with_no_site_packages_on_cpython_and_pypy(self):
+        # python3 -I -S: no user or site packages, no environment variables: the standard library only
+        pythons = [sys.executable] + ([shutil.which('pypy3')] if shutil.which('pypy3') else [])
+        for python in pythons:
+            with self.subTest(python=python), tempfile.TemporaryDirectory() as d:
+                harness.prepare(d, data=harness.SMALL_NAMES, num_steps=5)
+                p = harness.execute(d, python=python, flags=('-I', '-S'))
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(len(harness.samples(p.stdout)), 20)
+        if len(pythons) == 1:
+            self.skipTest('pypy3 is not installed (CI installs it): ran on CPython only')
 
 
 class BadInput(unittest.TestCase):
@@ -75,7 +93,9 @@ class BadInput(unittest.TestCase):
                 ('block_size', -1, 'block_size must be a positive whole number, not -1'),
                 ('block_size', 8.5, 'block_size must be a positive whole number, not 8.5'),
                 ('num_steps', 0, 'num_steps must be a positive whole number, not 0'),
-                ('num_samples', 0, 'num_samples must be a positive whole number, not 0')]:
+                ('num_samples', 0, 'num_samples must be a positive whole number, not 0'),
+                ('prompt', 'sebastia', 'prompt must have fewer characters than block_size (8), not 8'),
+                ('prompt', 'Zo!', "prompt has characters not in input.txt: ['!', 'Z']")]:
             with self.subTest(setting=setting, value=value):
                 self.run_bad(expect, data=harness.SMALL_NAMES, **{setting: value})
 
