@@ -64,7 +64,7 @@ uchars = sorted(set(''.join(docs)))  # ids 0..n-1
 BOS = len(uchars)  # one extra token, Beginning Of Sequence, also marks where a name ends
 vocab_size = len(uchars) + 1
 print(f"vocab size: {vocab_size}")
-if set(prompt) - set(uchars):  # the model knows no others
+if set(prompt) - set(uchars):  # the model knows no other characters
     sys.exit(f"microgpt: prompt has characters not in {input_path}: {sorted(set(prompt) - set(uchars))}")
 
 # %% Autograd
@@ -205,8 +205,8 @@ def gpt(token_id, pos_id, keys, values):
 # One name per step: measure how surprised the model is by each next character (the loss),
 # find every parameter's share of the blame (backward), and nudge each one with Adam.
 m, v = [0.0] * len(params), [0.0] * len(params)  # Adam's running means of each gradient and its square
-# Speed: the graph has no reference cycles, so reference counting frees it; CPython's cycle collector would
-# only re-walk every live node many times a step. Paused until the samples are out: 3x faster (PyPy needs it).
+# Speed: the graph has no reference cycles, so reference counting frees it; CPython's cycle collector
+# would only re-walk it, many times a step. Paused till the samples are out: 3x faster (PyPy needs it on).
 if sys.implementation.name == 'cpython':
     gc.disable()
 # Ctrl-C ends training after the step in progress (never half an update), and the samples still come;
