@@ -18,7 +18,7 @@ A change that alters either of them changes the arithmetic. If that is intended,
     python tests/test_golden.py --remake        (and pypy3 tests/test_golden.py --remake for PyPy)
 and say in the commit why the numbers moved.
 """
-import hashlib, os, platform, shutil, subprocess, sys, tempfile, unittest
+import os, platform, shutil, sys, tempfile, unittest
 
 import harness
 

@@ -1,6 +1,6 @@
 """Bigger models than the default, which crash the reference's recursive backward with
 RecursionError, and the same file under PyPy giving the same lines as CPython."""
-import os, shutil, sys, tempfile, unittest
+import shutil, sys, tempfile, unittest
 
 import harness
 

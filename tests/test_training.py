@@ -1,6 +1,6 @@
 """Training as a whole: it learns, it is deterministic for a seed and only for that seed, and each
 step's graph is freed when the step ends (no leak, no reference cycles)."""
-import gc, os, sys, tempfile, unittest
+import gc, os, tempfile, unittest
 
 import harness
 
