@@ -41,9 +41,7 @@ def measure(python, settings, steps):
     """{'params', 'step', 'peak_mb'}: one run of microgpt.py with `settings` ({name: code})."""
     text = harness.source_with({**settings, 'num_steps': str(steps), 'num_samples': '1'})
     with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
-        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
-            f.write(text)
-        shutil.copy(os.path.join(harness.ROOT, 'input.txt'), os.path.join(d, 'input.txt'))
+        harness.prepare_shipped(d, text)
         child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=d, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, encoding='utf-8')
         params, stamps = None, []
@@ -93,12 +91,11 @@ def row(name, settings, m):
             f"| {seconds(500 * m['step'])} |")
 
 
-def table(title, runs, steps_override=None):
+def table(title, runs):
     """Measure each (python, settings, steps) in turn; print a titled table, rows as they come."""
     print(f'\n{title}\n' if title else '', end='')
     print('\n'.join(HEADER), flush=True)
     for python, settings, steps in runs:
-        steps = steps_override or steps
         name = describe(python)
         shown = ', '.join(f'{k}={v}' for k, v in settings.items()) or 'as shipped'
         print(f'benchmark: {name}, {shown}, {steps} steps...', file=sys.stderr, flush=True)

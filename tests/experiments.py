@@ -7,7 +7,7 @@ file's own summary line), the run's wall time, and its first samples. Prints a M
 
 (Not a test: unittest does not collect it. Standard library only; progress goes to stderr.)
 """
-import os, platform, re, shutil, subprocess, sys, tempfile, time
+import os, platform, re, subprocess, sys, tempfile, time
 
 import harness
 from benchmark import cpu, seconds
@@ -43,9 +43,7 @@ def run(settings, edits, samples=5):
             sys.exit(f'experiments: microgpt.py has no single line {old!r}')
         text = text.replace(old, new)
     with tempfile.TemporaryDirectory(prefix='microgpt-experiment-') as d:
-        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
-            f.write(text)
-        shutil.copy(os.path.join(harness.ROOT, 'input.txt'), os.path.join(d, 'input.txt'))
+        harness.prepare_shipped(d, text)
         with open(os.path.join(d, 'functions.txt'), 'w', encoding='utf-8') as f:
             subprocess.run([sys.executable, '-c', FUNCTIONS], stdout=f, check=True)
         started = time.perf_counter()

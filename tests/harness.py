@@ -97,6 +97,14 @@ def prepare(folder, data=None, raw=None, **settings):
             f.write(raw)
 
 
+def prepare_shipped(folder, text=None):
+    """Write `text` (default: microgpt.py as it is) into `folder` as microgpt.py, beside a copy of the
+    shipped input.txt."""
+    with open(os.path.join(folder, 'microgpt.py'), 'w', encoding='utf-8') as f:
+        f.write(source() if text is None else text)
+    shutil.copy(os.path.join(ROOT, 'input.txt'), os.path.join(folder, 'input.txt'))
+
+
 def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
     """Run a script as a program with `folder` as its working directory. Returns CompletedProcess."""
     return subprocess.run([python or sys.executable, *flags, script], cwd=folder, capture_output=True,

@@ -18,7 +18,7 @@ A change that alters either of them changes the arithmetic. If that is intended,
     python tests/test_golden.py --remake        (and pypy3 tests/test_golden.py --remake for PyPy)
 and say in the commit why the numbers moved.
 """
-import os, platform, shutil, sys, tempfile, unittest
+import os, platform, sys, tempfile, unittest
 
 import harness
 
@@ -42,8 +42,7 @@ def platform_key():
 def golden_run():
     """(stdout, stderr, exit status, fingerprint) of the unmodified microgpt.py on the shipped input.txt."""
     with tempfile.TemporaryDirectory(prefix='microgpt-golden-') as d:
-        shutil.copy(harness.SCRIPT, os.path.join(d, 'microgpt.py'))
-        shutil.copy(os.path.join(harness.ROOT, 'input.txt'), os.path.join(d, 'input.txt'))
+        harness.prepare_shipped(d)  # microgpt.py unmodified
         with open(os.path.join(d, 'run.py'), 'w') as f:
             f.write(WRAPPER)
         p = harness.execute(d, script='run.py', timeout=1800)
