@@ -16,10 +16,10 @@ temperature = 0.5          # sampling: below 1 picks likelier characters, above 
 num_samples = 20
 prompt = ''                # every sample starts with these characters (say 'ma'); '' for none
 # Fail in the first second, naming the setting, rather than minutes later with a traceback.
-for name, size in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
-                   ('block_size', block_size), ('num_steps', num_steps), ('num_samples', num_samples)]:
-    if not isinstance(size, int) or size <= 0:
-        sys.exit(f"microgpt: {name} must be a positive whole number, not {size!r}")
+for name, number in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
+                     ('block_size', block_size), ('num_steps', num_steps), ('num_samples', num_samples)]:
+    if not isinstance(number, int) or number <= 0:
+        sys.exit(f"microgpt: {name} must be a positive whole number, not {number!r}")
 if n_embd % n_head:
     sys.exit(f"microgpt: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
 if not temperature > 0:
@@ -31,13 +31,13 @@ if len(prompt) >= block_size:
 # Read the documents to learn from: strip blank lines and stray spaces (and Windows line ends).
 random.seed(seed)
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
-if not os.path.exists(input_path):
+if not os.path.exists(input_path):  # no dataset here: fetch the reference's list of names
     import urllib.request
     print(f"{input_path} not found: downloading {names_url}")
-    try:  # all of it is read before any is written: a cut-off transfer leaves no half input.txt
+    try:  # read all of it before writing any, so that a cut-off transfer leaves no half input.txt
         with urllib.request.urlopen(names_url, timeout=30) as response:
             downloaded = response.read()
-    except Exception as e:  # no network, a timeout, a cut-off transfer: all end the same way
+    except Exception as e:  # no network, a timeout, a cut-off transfer: each ends the same way
         sys.exit(f"microgpt: {os.path.abspath(input_path)} is missing and downloading it failed ({e}); "
                  f"put a UTF-8 text file there, one name per line (git checkout input.txt restores ours)")
     with open(input_path, 'wb') as f:
@@ -49,9 +49,9 @@ try:
 except OSError as e:
     sys.exit(f"microgpt: cannot read {input_path}: {e.strerror}")
 except UnicodeDecodeError as e:
-    line = raw.count(b'\n', 0, e.start) + 1
+    line_number = raw.count(b'\n', 0, e.start) + 1
     sys.exit(f"microgpt: {input_path} is not UTF-8 text: "
-             f"byte {raw[e.start]:#04x} at offset {e.start} (line {line})")
+             f"byte {raw[e.start]:#04x} at offset {e.start} (line {line_number})")
 docs = [line.strip() for line in text.strip().split('\n') if line.strip()]
 if not docs:
     sys.exit(f"microgpt: {input_path} has no names in it (it is empty or blank); put one name per line")
@@ -70,7 +70,7 @@ if set(prompt) - set(uchars):  # the model knows no other characters
 # %% Autograd
 # A scalar that remembers how it was computed, so that backward() can find d(loss)/d(itself).
 class Value:
-    # __slots__: fixed fields and no per-object dict, so each of the millions of Values is smaller and faster.
+    # __slots__: no per-object dict, so each of the millions of Values takes less memory and time.
     __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                # the value, computed in the forward pass
@@ -79,8 +79,8 @@ class Value:
         self._local_grads = local_grads  # d(this)/d(child) for each child
         self._visited = None            # set by backward() as it walks the graph
 
-    # Each op returns its forward value, its children, and its local derivative for each child. A plain
-    # number is a constant: it gets no node. (Floats, 1.0 not 1: CPython's fastest arithmetic.)
+    # Each op returns its forward value, its children, and its local derivative for each child.
+    # A plain number is a constant that needs no gradient, so it gets no node of its own.
     def __add__(self, other):
         if isinstance(other, Value):
             return Value(self.data + other.data, (self, other), (1.0, 1.0))
@@ -106,16 +106,16 @@ class Value:
 
     def backward(self):
         # Order the graph so that every node comes after its children (depth-first post-order), with
-        # an explicit stack, not recursion: a deep graph cannot hit Python's recursion limit. Visited
-        # nodes are marked with a token new to this call (a set of every node: a third slower run).
-        token = object()
-        self._visited = token
+        # an explicit stack, not recursion, so that a deep graph cannot hit Python's recursion limit.
+        # Each node visited is marked with an object new to this call, which is quicker than a set.
+        mark = object()
+        self._visited = mark
         topo, stack = [], [(self, iter(self._children))]
         while stack:
             node, children = stack[-1]
             for child in children:
-                if child._visited is not token:
-                    child._visited = token
+                if child._visited is not mark:
+                    child._visited = mark
                     stack.append((child, iter(child._children)))
                     break
             else:  # all children done
@@ -149,9 +149,7 @@ print(f"num params: {len(params)}")
 # %% Model
 # The GPT: given one token, its position and a cache of earlier keys and values, score every next token.
 def linear(x, w):
-    # Each output is a row's dot product with x: sum(wi * xi for wi, xi in zip(wo, x)), written with
-    # map(), which calls Value.__mul__ directly and so spares a generator step per product (5% faster).
-    return [sum(map(Value.__mul__, wo, x)) for wo in w]
+    return [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
 
 def softmax(logits):
     max_val = max(val.data for val in logits)  # subtracting the max keeps exp() from overflowing
@@ -205,8 +203,8 @@ def gpt(token_id, pos_id, keys, values):
 # One name per step: measure how surprised the model is by each next character (the loss),
 # find every parameter's share of the blame (backward), and nudge each one with Adam.
 m, v = [0.0] * len(params), [0.0] * len(params)  # Adam's running means of each gradient and its square
-# Speed: the graph has no reference cycles, so reference counting frees it; CPython's cycle collector
-# would only re-walk it, many times a step. Paused till the samples are out: 3x faster (PyPy needs it on).
+# Speed: the graph has no reference cycles, so reference counting frees it, and the cycle collector
+# would only walk it again and again. Paused till the samples are out (only CPython counts references).
 if sys.implementation.name == 'cpython':
     gc.disable()
 # Ctrl-C ends training after the step in progress (never half an update), and the samples still come;
@@ -232,18 +230,17 @@ try:
         loss = (1 / n) * sum(losses)
         loss.backward()
         lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
-        bias1, bias2 = 1 - beta1 ** (step + 1), 1 - beta2 ** (step + 1)  # m and v start at 0: scale them up
         for i, p in enumerate(params):
             m[i] = beta1 * m[i] + (1 - beta1) * p.grad
             v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
-            m_hat = m[i] / bias1
-            v_hat = v[i] / bias2
+            m_hat = m[i] / (1 - beta1 ** (step + 1))  # m and v start at 0: bias correction scales them up
+            v_hat = v[i] / (1 - beta2 ** (step + 1))
             p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
             p.grad = 0.0
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss_history.append(loss.data)
-        # Let go of this step's graph now, not when the next step rebinds these names: the next step
-        # reuses memory still in the CPU's cache (a fifth faster). Not `del`: PyPy's JIT runs 3x slower.
+        # Let go of this step's graph now, not when the next step rebinds these names, so that the
+        # next step reuses its memory while that is still in the CPU's cache.
         loss = losses = probs = keys = values = None
         if stop_requested:
             print(f"stopped by Ctrl-C after step {step+1} of {num_steps}")
