@@ -57,8 +57,8 @@ class Prompt(unittest.TestCase):
 
 class Summary(unittest.TestCase):
     def check(self, steps, averaged):
-        with tempfile.TemporaryDirectory() as d:
-            p = harness.run(d, data=harness.SMALL_NAMES, num_steps=steps, num_samples=1)
+        with tempfile.TemporaryDirectory() as d:  # a narrow model: the summary is the same at any width
+            p = harness.run(d, data=harness.SMALL_NAMES, num_steps=steps, num_samples=1, n_embd=4, n_head=2)
         self.assertEqual(p.returncode, 0, p.stderr)
         found = SUMMARY.findall(p.stdout)
         self.assertEqual(len(found), 1, p.stdout)
@@ -145,8 +145,8 @@ class CtrlC(unittest.TestCase):
         # The Training cell run in-process, as a notebook runs it: once as it is, then again with a
         # document it cannot encode, so that the cell fails inside its loop.
         before = signal.getsignal(signal.SIGINT)
-        ns = harness.load('Model')
-        training = dict(harness.cells(harness.source(num_steps=2)))['Training']
+        ns = harness.load('Model', num_steps=2)  # the Settings cell sets what the Training cell reads
+        training = dict(harness.cells(harness.source()))['Training']
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(compile(training, harness.SCRIPT, 'exec'), ns)

@@ -18,7 +18,7 @@ A change that alters either of them changes the arithmetic. If that is intended,
     python tests/test_golden.py --remake        (and pypy3 tests/test_golden.py --remake for PyPy)
 and say in the commit why the numbers moved.
 """
-import os, platform, sys, tempfile, unittest
+import atexit, os, platform, subprocess, sys, tempfile, unittest
 
 import harness
 
@@ -39,18 +39,46 @@ def platform_key():
     return f"{sys.implementation.name}-{sys.platform}-{platform.libc_ver()[0] or 'other'}"
 
 
+_started = []  # (folder, child process) of the golden run, once it has started
+
+
+def start_golden_run():
+    """Start the golden run as a child process, once; it runs on while other tests run."""
+    if not _started:
+        folder = tempfile.TemporaryDirectory(prefix='microgpt-golden-')
+        harness.prepare_shipped(folder.name)  # microgpt.py unmodified
+        with open(os.path.join(folder.name, 'run.py'), 'w') as f:
+            f.write(WRAPPER)
+        child = subprocess.Popen([sys.executable, 'run.py'], cwd=folder.name, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, encoding='utf-8')
+        atexit.register(child.kill)  # if the test never collects it (a failure elsewhere, Ctrl-C)
+        _started.append((folder, child))
+    return _started[0]
+
+
+def load_tests(loader, tests, pattern):
+    """unittest calls this while it collects the tests, before it runs any: the golden run, the
+    suite's longest, starts now and goes on beside the other tests (a second core does it)."""
+    if any(name.endswith('golden_weights') for name in ids_in(tests)):  # not if -k left it out
+        start_golden_run()
+    return tests
+
+
+def ids_in(suite):
+    for test in suite:
+        yield from ids_in(test) if isinstance(test, unittest.TestSuite) else [test.id()]
+
+
 def golden_run():
     """(stdout, stderr, exit status, fingerprint) of the unmodified microgpt.py on the shipped input.txt."""
-    with tempfile.TemporaryDirectory(prefix='microgpt-golden-') as d:
-        harness.prepare_shipped(d)  # microgpt.py unmodified
-        with open(os.path.join(d, 'run.py'), 'w') as f:
-            f.write(WRAPPER)
-        p = harness.execute(d, script='run.py', timeout=1800)
-        fingerprint = None
-        if os.path.exists(os.path.join(d, 'weights.sha256')):
-            with open(os.path.join(d, 'weights.sha256')) as f:
-                fingerprint = f.read()
-    return p.stdout, p.stderr, p.returncode, fingerprint
+    folder, child = start_golden_run()
+    stdout, stderr = child.communicate(timeout=1800)
+    fingerprint = None
+    if os.path.exists(os.path.join(folder.name, 'weights.sha256')):
+        with open(os.path.join(folder.name, 'weights.sha256')) as f:
+            fingerprint = f.read()
+    folder.cleanup()
+    return stdout, stderr, child.returncode, fingerprint
 
 
 def recorded_weights():
@@ -75,6 +103,7 @@ class Golden(unittest.TestCase):
     def test_the_default_run_prints_the_golden_lines_and_trains_the_golden_weights(self):
         stdout, stderr, status, fingerprint = golden_run()
         self.assertEqual(status, 0, stderr)
+        self.assertEqual(stderr, '')
         with open(OUTPUT, encoding='utf-8') as f:
             want = f.read().splitlines()
         diff = first_difference(want, stdout.splitlines())

@@ -12,7 +12,7 @@ except ImportError:  # Windows
 
 class Training(unittest.TestCase):
     def test_it_learns(self):
-        # (The 500-step end-to-end run in test_program.py asserts the same on the default settings.)
+        # (The golden run, test_golden.py, is the default settings' whole run.)
         with tempfile.TemporaryDirectory() as d:
             p = harness.run(d, data=harness.SMALL_NAMES, num_steps=120, num_samples=1)
         self.assertEqual(p.returncode, 0, p.stderr)
