@@ -1,17 +1,18 @@
 """How fast microgpt.py trains, and how much memory it takes, for given settings and Pythons.
 
-    python tests/benchmark.py                                   # the README's two tables (minutes)
+    python tests/benchmark.py                                   # tests/README.md's table (about 25 min)
     python tests/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
     python tests/benchmark.py --python python3.12 --python pypy3
 
 It runs the real microgpt.py as a program, in a temporary folder with the shipped input.txt, with
-the settings changed as asked, and prints one Markdown table row per configuration and Python:
-the settings, the parameter count, the seconds per training step (the median of the steps after
-the first, timed as each step's line arrives), the peak memory (the child's ru_maxrss) and the
-time that projects to for 500 steps. Progress goes to stderr. Standard library only.
+the settings changed as asked, and prints a Markdown table: a row per configuration (its settings
+and parameter count), a column per Python. Each cell holds the seconds per training step (the
+median of the steps after the first, timed as each step's line arrives), the time that projects to
+for 500 steps, and the peak memory (the child's ru_maxrss). Progress goes to stderr. Standard
+library only.
 
-With no arguments it prints the README's "Make it bigger" and "Speed" tables, for every Python it
-finds: each CPython from 3.9 up under ~/.pyenv/versions or as python3.N on PATH, and pypy3.
+With no arguments it measures the shipped settings and four bigger ones on every Python it finds:
+each CPython from 3.9 up under ~/.pyenv/versions or as python3.N on PATH, and pypy3.
 (Not a test: unittest does not collect it, and timings never decide whether a test passes.)
 """
 import argparse, os, platform, shutil, statistics, subprocess, sys, tempfile, time
@@ -23,10 +24,9 @@ try:
 except ImportError:
     resource = None
 
-# The README's tables: (settings, steps to time). The big models get few steps: each takes seconds.
-BIGGER = [({'n_embd': '64'}, 6), ({'n_layer': '8'}, 6), ({'n_layer': '8', 'block_size': '32'}, 6),
-          ({'n_embd': '256'}, 3)]
-SHIPPED = ({}, 30)
+# tests/README.md's table: (settings, steps to time). The big models get few steps: each takes seconds.
+CONFIGURATIONS = [({}, 30), ({'n_embd': '64'}, 6), ({'n_layer': '8'}, 6),
+                  ({'n_layer': '8', 'block_size': '32'}, 6), ({'n_embd': '256'}, 3)]
 
 
 def describe(python):
@@ -81,35 +81,30 @@ def megabytes(mb):
     return f'{mb:.0f} MB' if mb < 1000 else f'{mb / 1024:.1f} GB'
 
 
-HEADER = ['| Python | settings (the rest as shipped) | params | time per step | peak memory | 500 steps |',
-          '| --- | --- | --- | --- | --- | --- |']
-
-
-def row(name, settings, m):
-    shown = ', '.join(f'`{k} = {v}`' for k, v in settings.items()) or 'as shipped'
-    return (f"| {name} | {shown} | {m['params']:,} | {seconds(m['step'])} | {megabytes(m['peak_mb'])} "
-            f"| {seconds(500 * m['step'])} |")
-
-
-def table(title, runs):
-    """Measure each (python, settings, steps) in turn; print a titled table, rows as they come."""
-    print(f'\n{title}\n' if title else '', end='')
-    print('\n'.join(HEADER), flush=True)
-    for python, settings, steps in runs:
-        name = describe(python)
-        shown = ', '.join(f'{k}={v}' for k, v in settings.items()) or 'as shipped'
-        print(f'benchmark: {name}, {shown}, {steps} steps...', file=sys.stderr, flush=True)
-        started = time.perf_counter()
-        m = measure(python, settings, steps)
-        print(f'benchmark:   done in {time.perf_counter() - started:.0f} s', file=sys.stderr, flush=True)
-        print(row(name, settings, m), flush=True)
+def table(configurations, pythons):
+    """Measure each configuration on each Python; print a Markdown table, a row as each is done."""
+    names = [describe(python) for python in pythons]
+    print('| settings (the rest as shipped) | params | ' + ' | '.join(names) + ' |')
+    print('| --- | --- |' + ' --- |' * len(names), flush=True)
+    for settings, steps in configurations:
+        cells, params = [], None
+        for python, name in zip(pythons, names):
+            shown = ', '.join(f'{k}={v}' for k, v in settings.items()) or 'as shipped'
+            print(f'benchmark: {name}, {shown}, {steps} steps...', file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            m = measure(python, settings, steps)
+            print(f'benchmark:   done in {time.perf_counter() - started:.0f} s', file=sys.stderr, flush=True)
+            params = m['params']
+            cells.append(f"{seconds(m['step'])} · {seconds(500 * m['step'])} · {megabytes(m['peak_mb'])}")
+        shown = ', '.join(f'`{k} = {v}`' for k, v in settings.items()) or 'as shipped'
+        print(f"| {shown} | {params:,} | " + ' | '.join(cells) + ' |', flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(
-        description='Time microgpt.py\'s training steps and peak memory, one Markdown table row per '
-                    'configuration and Python. With no arguments: the README\'s "Make it bigger" and '
-                    '"Speed" tables, on every Python found.')
+        description='Time microgpt.py\'s training steps and peak memory: a Markdown table, a row per '
+                    'configuration, a column per Python. With no arguments: the shipped settings and '
+                    'four bigger ones, on every Python found.')
     ap.add_argument('--set', action='append', default=[], metavar='NAME=VALUE',
                     help='change a setting in the Settings cell, e.g. --set n_embd=64 (repeatable; '
                          'VALUE is Python, as you would write it in the file)')
@@ -133,17 +128,16 @@ def main():
         ap.error(str(e))
     pythons = [shutil.which(p) or p for p in args.python]
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, {platform.system()}')
+    print('each cell: time per step · 500 steps · peak memory\n')
     if settings or args.steps or pythons:
-        pythons = pythons or [sys.executable]
-        table('', [(p, settings, args.steps or 20) for p in pythons])
+        table([(settings, args.steps or 20)], pythons or [sys.executable])
         return
     found = []
     for label, path in harness.pythons():
         print(f'benchmark: {label}: {path or "not found, skipped"}', file=sys.stderr)
         if path:
             found.append(path)
-    table('Make it bigger', [(p, s, n) for s, n in BIGGER for p in found])
-    table('Speed', [(p, *SHIPPED) for p in found])
+    table(CONFIGURATIONS, found)
 
 
 def cpu():
