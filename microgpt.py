@@ -1,6 +1,5 @@
-"""microgpt: train a tiny GPT on a list of names, then make up new names with it. One file of plain
-Python, no dependencies: the whole algorithm, top to bottom. Each `# %%` line starts a notebook cell."""
-import gc, math, os, random, signal, sys
+"""microgpt: train a tiny GPT on a list of names, then make up new ones. Plain Python, top to bottom."""
+import gc, json, math, os, random, signal, sys
 
 # %% Settings
 # Everything a learner might change, in one place (README.md says what bigger settings cost).
@@ -15,28 +14,29 @@ learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 num_samples = 20
 prompt = ''                # every sample starts with these characters (say 'ma'); '' for none
-# Fail in the first second, naming the setting, rather than minutes later with a traceback.
+save_path = ''             # after training, write the model to this file (say 'model.json'); '' for none
+load_path = ''             # sample from the model saved in this file instead of training one; '' to train
+def check(ok, problem):  # fail in the first second, saying what is wrong, not minutes later with a traceback
+    if not ok:
+        sys.exit(f"microgpt: {problem}")
 for name, number in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
                      ('block_size', block_size), ('num_steps', num_steps), ('num_samples', num_samples)]:
-    if not isinstance(number, int) or number <= 0:
-        sys.exit(f"microgpt: {name} must be a positive whole number, not {number!r}")
-if n_embd % n_head:
-    sys.exit(f"microgpt: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
-if not temperature > 0:
-    sys.exit(f"microgpt: temperature must be greater than 0, not {temperature!r}")
-if len(prompt) >= block_size:
-    sys.exit(f"microgpt: prompt must have fewer characters than block_size ({block_size}), not {len(prompt)}")
+    check(isinstance(number, int) and number > 0, f"{name} must be a positive whole number, not {number!r}")
+check(n_embd % n_head == 0, f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+check(temperature > 0, f"temperature must be greater than 0, not {temperature!r}")
+check(len(prompt) < block_size, f"prompt must have fewer characters than block_size ({block_size}), not {len(prompt)}")
+check(not save_path or os.path.isdir(os.path.dirname(os.path.abspath(save_path))),
+      f"cannot save to {save_path}: its folder does not exist")
 
 # %% Data
 # Read the documents to learn from: strip blank lines and stray spaces (and Windows line ends).
 random.seed(seed)
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
-if not os.path.exists(input_path):  # no dataset here: fetch the reference's list of names
+if not os.path.exists(input_path):  # not here (a notebook elsewhere, say): fetch the reference's names
     import urllib.request
     print(f"{input_path} not found: downloading {names_url}")
     try:  # read all of it before writing any, so that a cut-off transfer leaves no half input.txt
-        with urllib.request.urlopen(names_url, timeout=30) as response:
-            downloaded = response.read()
+        downloaded = urllib.request.urlopen(names_url, timeout=30).read()
     except Exception as e:  # no network, a timeout, a cut-off transfer: each ends the same way
         sys.exit(f"microgpt: {os.path.abspath(input_path)} is missing and downloading it failed ({e}); "
                  f"put a UTF-8 text file there, one name per line (git checkout input.txt restores ours)")
@@ -49,12 +49,10 @@ try:
 except OSError as e:
     sys.exit(f"microgpt: cannot read {input_path}: {e.strerror}")
 except UnicodeDecodeError as e:
-    line_number = raw.count(b'\n', 0, e.start) + 1
-    sys.exit(f"microgpt: {input_path} is not UTF-8 text: "
-             f"byte {raw[e.start]:#04x} at offset {e.start} (line {line_number})")
+    line_no = raw.count(b'\n', 0, e.start) + 1
+    sys.exit(f"microgpt: {input_path} is not UTF-8 text: byte {raw[e.start]:#04x} at offset {e.start} (line {line_no})")
 docs = [line.strip() for line in text.strip().split('\n') if line.strip()]
-if not docs:
-    sys.exit(f"microgpt: {input_path} has no names in it (it is empty or blank); put one name per line")
+check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
@@ -64,14 +62,12 @@ uchars = sorted(set(''.join(docs)))  # ids 0..n-1
 BOS = len(uchars)  # one extra token, Beginning Of Sequence, also marks where a name ends
 vocab_size = len(uchars) + 1
 print(f"vocab size: {vocab_size}")
-if set(prompt) - set(uchars):  # the model knows no other characters
-    sys.exit(f"microgpt: prompt has characters not in {input_path}: {sorted(set(prompt) - set(uchars))}")
+check(set(prompt) <= set(uchars), f"prompt has characters not in {input_path}: {sorted(set(prompt) - set(uchars))}")
 
 # %% Autograd
 # A scalar that remembers how it was computed, so that backward() can find d(loss)/d(itself).
 class Value:
-    # __slots__: no per-object dict, so each of the millions of Values takes less memory and time.
-    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')
+    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')  # no per-object dict: smaller, faster
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                # the value, computed in the forward pass
         self.grad = 0.0                 # d(loss)/d(this value), filled in by backward()
@@ -79,13 +75,12 @@ class Value:
         self._local_grads = local_grads  # d(this)/d(child) for each child
         self._visited = None            # set by backward() as it walks the graph
 
-    # Each op returns its forward value, its children, and its local derivative for each child.
-    # A plain number is a constant that needs no gradient, so it gets no node of its own.
+    # Each op: its forward value, its children, and its local derivative for each child. A plain number
+    # is a constant that needs no gradient, so it gets no node of its own.
     def __add__(self, other):
         if isinstance(other, Value):
             return Value(self.data + other.data, (self, other), (1.0, 1.0))
         return Value(self.data + other, (self,), (1.0,))
-
     def __mul__(self, other):
         if isinstance(other, Value):
             return Value(self.data * other.data, (self, other), (other.data, self.data))
@@ -105,9 +100,8 @@ class Value:
     def __rtruediv__(self, other): return other * self ** -1
 
     def backward(self):
-        # Order the graph so that every node comes after its children (depth-first post-order), with
-        # an explicit stack, not recursion, so that a deep graph cannot hit Python's recursion limit.
-        # Each node visited is marked with an object new to this call, which is quicker than a set.
+        # Order the graph children first (depth-first post-order), with a stack, not recursion, so that a
+        # deep graph cannot hit Python's recursion limit; a mark new to this call is quicker than a set.
         mark = object()
         self._visited = mark
         topo, stack = [], [(self, iter(self._children))]
@@ -134,8 +128,7 @@ class Value:
 # The model's knowledge: matrices of random numbers that training will adjust.
 head_dim = n_embd // n_head
 matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
-state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
-              'lm_head': matrix(vocab_size, n_embd)}
+state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
 for i in range(n_layer):
     state_dict[f'layer{i}.attn_wq'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.attn_wk'] = matrix(n_embd, n_embd)
@@ -145,6 +138,21 @@ for i in range(n_layer):
     state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd, std=0)
 params = [p for mat in state_dict.values() for row in mat for p in row]
 print(f"num params: {len(params)}")
+config = {'vocab': ''.join(uchars), 'n_embd': n_embd, 'n_head': n_head, 'n_layer': n_layer, 'block_size': block_size}
+if load_path:  # its weights replace the random ones, drawn all the same so that sampling draws as after training
+    try:
+        with open(load_path, encoding='utf-8') as f:
+            saved = json.load(f)
+        for name, here in config.items():
+            check(saved[name] == here, f"cannot load {load_path}: {name} is {saved[name]!r} in the file, {here!r} here")
+        weights = [float(x) for name in state_dict for row in saved['state_dict'][name] for x in row]
+        check(len(weights) == len(params), f"cannot load {load_path}: {len(weights)} weights in the file, {len(params)} here")
+        for p, x in zip(params, weights):
+            p.data = x
+    except OSError as e:
+        sys.exit(f"microgpt: cannot load {load_path}: {e.strerror}")
+    except (ValueError, KeyError, TypeError) as e:  # not JSON, or not a model (a key or a number missing)
+        sys.exit(f"microgpt: cannot load {load_path}: not a microgpt model ({type(e).__name__}: {e})")
 
 # %% Model
 # The GPT: given one token, its position and a cache of earlier keys and values, score every next token.
@@ -200,11 +208,10 @@ def gpt(token_id, pos_id, keys, values):
     return logits
 
 # %% Training
-# One name per step: measure how surprised the model is by each next character (the loss),
-# find every parameter's share of the blame (backward), and nudge each one with Adam.
+# One name per step: how surprised the model is by each next character (the loss), every parameter's
+# share of the blame (backward), and a nudge to each (Adam).
 m, v = [0.0] * len(params), [0.0] * len(params)  # Adam's running means of each gradient and its square
-# Speed: the graph has no reference cycles, so reference counting frees it, and the cycle collector
-# would only walk it again and again. Paused till the samples are out (only CPython counts references).
+# Speed: the graph has no reference cycles, so reference counting frees it and CPython's collector can rest.
 if sys.implementation.name == 'cpython':
     gc.disable()
 # Ctrl-C ends training after the step in progress (never half an update), and the samples still come;
@@ -217,7 +224,7 @@ def request_stop(signum, frame):
     stop_requested = True
 previous_handler = signal.signal(signal.SIGINT, request_stop)
 try:
-    for step in range(num_steps):
+    for step in range(0 if load_path else num_steps):  # a loaded model is trained already
         doc = docs[step % len(docs)]
         tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
         n = min(block_size, len(tokens) - 1)
@@ -239,8 +246,7 @@ try:
             p.grad = 0.0
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss_history.append(loss.data)
-        # Let go of this step's graph now, not when the next step rebinds these names, so that the
-        # next step reuses its memory while that is still in the CPU's cache.
+        # Let go of this step's graph now, so that the next step reuses its memory while the CPU caches it.
         loss = losses = probs = keys = values = None
         if stop_requested:
             print(f"stopped by Ctrl-C after step {step+1} of {num_steps}")
@@ -249,8 +255,15 @@ finally:
     signal.signal(signal.SIGINT, previous_handler)
 # One name's loss jumps about; a mean over many steps shows progress (fsum: the same digits on any Python).
 recent = loss_history[-100:]
-print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
-      f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
+if recent:
+    print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
+          f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
+if save_path:  # written whole to a new file, then put in place: a failed save never leaves half a file
+    with open(save_path + '.tmp', 'w', encoding='utf-8') as f:
+        json.dump({**config, 'state_dict': {name: [[p.data for p in row] for row in mat]
+                                           for name, mat in state_dict.items()}}, f)
+    os.replace(save_path + '.tmp', save_path)
+    print(f"saved the trained model to {save_path}")
 
 # %% Inference
 # Make up new names: after BOS (and the prompt), draw each next character from the model's probabilities.

@@ -95,9 +95,9 @@ class CtrlC(unittest.TestCase):
                 return lines
         self.fail(f'the run ended before a line starting {prefix!r}: {"".join(lines)}')
 
-    def test_ctrl_c_ends_training_after_a_whole_step_and_the_samples_still_come(self):
+    def test_ctrl_c_ends_training_after_a_whole_step_and_the_samples_still_come_and_it_saves(self):
         with tempfile.TemporaryDirectory() as d:
-            child = self.start(d)
+            child = self.start(d, save_path='model.json')
             head = self.read_until(child, 'step    5 /')
             child.send_signal(signal.SIGINT)
             rest, err = child.communicate(timeout=120)
@@ -111,13 +111,17 @@ class CtrlC(unittest.TestCase):
             self.assertLess(k, 500)
             self.assertEqual(SUMMARY.findall(stdout)[0][0], str(k))
             self.assertEqual(len(harness.samples(stdout)), 20)
+            self.assertIn('saved the trained model to model.json', stdout)
+            with tempfile.TemporaryDirectory() as elsewhere:  # what was trained is what was saved
+                loaded = harness.run(elsewhere, data=harness.SMALL_NAMES, load_path=os.path.join(d, 'model.json'))
+            self.assertEqual(harness.samples(loaded.stdout), harness.samples(stdout))
             # The model it sampled from is exactly the one after k whole steps (of the 500-step
             # schedule): the same file with its loop cut to k steps prints the same summary and samples.
             with open(os.path.join(d, 'microgpt.py'), encoding='utf-8') as f:
                 text = f.read()
-            self.assertEqual(text.count('for step in range(num_steps):'), 1)
+            self.assertEqual(text.count('for step in range(0 if load_path else num_steps):'), 1)
             with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
-                f.write(text.replace('for step in range(num_steps):', f'for step in range({k}):'))
+                f.write(text.replace('for step in range(0 if load_path else num_steps):', f'for step in range({k}):'))
             cut = harness.execute(d)
             self.assertEqual(cut.returncode, 0, cut.stderr)
             self.assertEqual(stdout.split(f'stopped by Ctrl-C after step {k} of 500\n')[1],
