@@ -29,17 +29,28 @@ CONFIGURATIONS = [({}, 30), ({'n_embd': '64'}, 6), ({'n_layer': '8'}, 6),
                   ({'n_layer': '8', 'block_size': '32'}, 6), ({'n_embd': '256'}, 3)]
 
 
-def describe(python):
-    """'CPython 3.11.7' or 'PyPy 3.9.16 (7.3.11)': what the interpreter says of itself."""
+def describe(python, script=harness.SCRIPT):
+    """'CPython 3.11.7' or 'PyPy 3.9.16 (7.3.11)': what the interpreter says of itself; for the
+    PyTorch file, 'PyTorch 2.13.0+cpu, CPU (CPython 3.11.7)'."""
     code = ("import platform, sys; v = getattr(sys, 'pypy_version_info', None); "
             "print(platform.python_implementation(), platform.python_version(), "
             "'(%d.%d.%d)' % v[:3] if v else '')")
-    return subprocess.run([python, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+    name = subprocess.run([python, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+    if script == harness.SCRIPT:
+        return name
+    return f'PyTorch {torch_version(python)}, CPU ({name})'
 
 
-def measure(python, settings, steps):
-    """{'params', 'step', 'peak_mb'}: one run of microgpt.py with `settings` ({name: code})."""
-    text = harness.source_with({**settings, 'num_steps': str(steps), 'num_samples': '1'})
+def torch_version(python):
+    """The PyTorch version that `python` imports, or None."""
+    p = subprocess.run([python, '-c', 'import torch; print(torch.__version__)'], capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def measure(python, settings, steps, script=harness.SCRIPT):
+    """{'params', 'step', 'peak_mb'}: one run of microgpt.py (or the PyTorch file) with `settings`
+    ({name: code})."""
+    text = harness.source_with({**settings, 'num_steps': str(steps), 'num_samples': '1'}, script)
     with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
         harness.prepare_shipped(d, text)
         child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=d, stdout=subprocess.PIPE,
@@ -81,18 +92,19 @@ def megabytes(mb):
     return f'{mb:.0f} MB' if mb < 1000 else f'{mb / 1024:.1f} GB'
 
 
-def table(configurations, pythons):
-    """Measure each configuration on each Python; print a Markdown table, a row as each is done."""
-    names = [describe(python) for python in pythons]
+def table(configurations, runners):
+    """Measure each configuration with each (python, script); print a Markdown table, a row as each
+    is done."""
+    names = [describe(python, script) for python, script in runners]
     print('| settings (the rest as shipped) | params | ' + ' | '.join(names) + ' |')
     print('| --- | --- |' + ' --- |' * len(names), flush=True)
     for settings, steps in configurations:
         cells, params = [], None
-        for python, name in zip(pythons, names):
+        for (python, script), name in zip(runners, names):
             shown = ', '.join(f'{k}={v}' for k, v in settings.items()) or 'as shipped'
             print(f'benchmark: {name}, {shown}, {steps} steps...', file=sys.stderr, flush=True)
             started = time.perf_counter()
-            m = measure(python, settings, steps)
+            m = measure(python, settings, steps, script)
             print(f'benchmark:   done in {time.perf_counter() - started:.0f} s', file=sys.stderr, flush=True)
             params = m['params']
             cells.append(f"{seconds(m['step'])} · {seconds(500 * m['step'])} · {megabytes(m['peak_mb'])}")
@@ -113,6 +125,9 @@ def main():
                          'or per row with no arguments')
     ap.add_argument('--python', action='append', default=[], metavar='PATH',
                     help='the interpreter to run it with (repeatable); default: this one')
+    ap.add_argument('--torch', metavar='PATH',
+                    help='also run tests/microgpt_torch.py with this interpreter, which has PyTorch; '
+                         'default, with no other arguments: this one, if it has PyTorch')
     args = ap.parse_args()
     if args.steps is not None and args.steps < 2:
         ap.error('--steps must be at least 2: the first step is not timed')
@@ -129,15 +144,20 @@ def main():
     pythons = [shutil.which(p) or p for p in args.python]
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, {platform.system()}')
     print('each cell: time per step · 500 steps · peak memory\n')
+    torch = [(shutil.which(args.torch) or args.torch, harness.TORCH_SCRIPT)] if args.torch else []
     if settings or args.steps or pythons:
-        table([(settings, args.steps or 20)], pythons or [sys.executable])
+        table([(settings, args.steps or 20)], [(p, harness.SCRIPT) for p in pythons or [sys.executable]] + torch)
         return
     found = []
     for label, path in harness.pythons():
         print(f'benchmark: {label}: {path or "not found, skipped"}', file=sys.stderr)
         if path:
-            found.append(path)
-    table(CONFIGURATIONS, found)
+            found.append((path, harness.SCRIPT))
+    if not torch and torch_version(sys.executable):
+        torch = [(sys.executable, harness.TORCH_SCRIPT)]
+    print(f'benchmark: PyTorch file: {torch[0][0] if torch else "no PyTorch here (--torch PYTHON), skipped"}',
+          file=sys.stderr)
+    table(CONFIGURATIONS, found + torch)
 
 
 def cpu():

@@ -12,6 +12,7 @@ import contextlib, gc, glob, io, os, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
+TORCH_SCRIPT = os.path.join(ROOT, 'tests', 'microgpt_torch.py')  # the same model in PyTorch
 
 # A small dataset: quick to train on, with names longer and shorter than block_size (8).
 SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah', 'oliver', 'elijah',
@@ -31,14 +32,15 @@ def paused_gc():
         gc.enable()
 
 
-def source(**settings):
-    """The text of microgpt.py with the named settings set to new values (repr'd)."""
-    return source_with({name: repr(value) for name, value in settings.items()})
+def source(script=SCRIPT, **settings):
+    """The text of microgpt.py (or another script) with the named settings set to new values (repr'd)."""
+    return source_with({name: repr(value) for name, value in settings.items()}, script)
 
 
-def source_with(settings):
-    """The text of microgpt.py with each setting's line made `name = code`, for a {name: code} dict."""
-    with open(SCRIPT, encoding='utf-8') as f:
+def source_with(settings, script=SCRIPT):
+    """The text of microgpt.py (or another script) with each setting's line made `name = code`, for a
+    {name: code} dict."""
+    with open(script, encoding='utf-8') as f:
         text = f.read()
     for name, code in settings.items():
         text, n = re.subn(rf'(?m)^{re.escape(name)}\s*=.*$', lambda m: f'{name} = {code}', text)
@@ -60,36 +62,36 @@ def cells(text):
     return out
 
 
-def load(upto, data=None, **settings):
-    """Execute microgpt.py's cells through the one titled `upto`; return the namespace.
-    `data` (a list of lines) becomes the input file; settings are as for source()."""
+def load(upto, data=None, script=SCRIPT, **settings):
+    """Execute microgpt.py's (or another script's) cells through the one titled `upto`; return the
+    namespace. `data` (a list of lines) becomes the input file; settings are as for source()."""
     with tempfile.TemporaryDirectory(prefix='microgpt-test-') as folder:
         if 'input_path' not in settings:  # only the data cell reads it; the folder can go after
             settings['input_path'] = os.path.join(folder, 'input.txt')
             with open(settings['input_path'], 'w', encoding='utf-8') as f:
                 f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
         chosen = []
-        for title, code in cells(source(**settings)):
+        for title, code in cells(source(script, **settings)):
             chosen.append(code)
             if title == upto:
                 break
         else:
-            raise AssertionError(f'microgpt.py has no cell titled {upto!r}')
+            raise AssertionError(f'{script} has no cell titled {upto!r}')
         namespace = {'__name__': 'microgpt'}
         try:
             with contextlib.redirect_stdout(io.StringIO()) as out:
-                exec(compile(''.join(chosen), SCRIPT, 'exec'), namespace)
+                exec(compile(''.join(chosen), script, 'exec'), namespace)
         finally:
             gc.enable()  # the training cell pauses the collector until the end of the file
     namespace['_stdout'] = out.getvalue()
     return namespace
 
 
-def prepare(folder, data=None, raw=None, **settings):
-    """Write microgpt.py (with settings changed, if any) into `folder`, and input.txt from `data`
-    (lines) or `raw` (bytes) unless both are None."""
-    with open(os.path.join(folder, 'microgpt.py'), 'w', encoding='utf-8') as f:
-        f.write(source(**settings))
+def prepare(folder, data=None, raw=None, script=SCRIPT, **settings):
+    """Write microgpt.py (or another script, under its own name; with settings changed, if any) into
+    `folder`, and input.txt from `data` (lines) or `raw` (bytes) unless both are None."""
+    with open(os.path.join(folder, os.path.basename(script)), 'w', encoding='utf-8') as f:
+        f.write(source(script, **settings))
     if data is not None:
         raw = ('\n'.join(data) + '\n').encode('utf-8')
     if raw is not None:
@@ -111,9 +113,9 @@ def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
                           text=True, encoding='utf-8', timeout=timeout)
 
 
-def run(folder, data=None, raw=None, python=None, **settings):
-    prepare(folder, data, raw, **settings)
-    return execute(folder, python=python)
+def run(folder, data=None, raw=None, python=None, script=SCRIPT, **settings):
+    prepare(folder, data, raw, script, **settings)
+    return execute(folder, script=os.path.basename(script), python=python)
 
 
 def doc_loss(ns, doc):

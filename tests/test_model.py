@@ -100,46 +100,38 @@ class FiniteDifferences(unittest.TestCase):
 
 @unittest.skipIf(torch is None, 'PyTorch is not installed (CI installs it)')
 class AgainstPyTorch(unittest.TestCase):
-    """The same network written in PyTorch (float64, whole sequence at once with a causal mask,
-    where microgpt goes one token at a time with a KV cache), loaded with microgpt's weights."""
+    """microgpt.py's network against tests/microgpt_torch.py's (float64, a whole sequence at once with a
+    causal mask, where microgpt goes one token at a time with a KV cache), both with microgpt's weights."""
 
-    def torch_weights(self, ns):
-        return {name: torch.tensor([[p.data for p in row] for row in mat], dtype=torch.float64,
-                                   requires_grad=True) for name, mat in ns['state_dict'].items()}
+    def torch_model(self, ns, **settings):
+        """The PyTorch file's cells through Model, with the same settings, holding ns's weights."""
+        twin = harness.load('Model', script=harness.TORCH_SCRIPT, **settings)
+        with torch.no_grad():
+            for name, mat in ns['state_dict'].items():
+                twin['state_dict'][name].copy_(matrix(mat))
+        return twin
 
-    def torch_loss(self, ns, w, tokens):
-        def rmsnorm(x):
-            return x * (x.pow(2).mean(-1, keepdim=True) + 1e-5) ** -0.5
+    def torch_loss(self, twin, tokens):
+        """The PyTorch file's loss for one document, as its Training cell computes it."""
         n = len(tokens) - 1
-        T, H, D = n, ns['n_head'], ns['head_dim']
-        x = rmsnorm(w['wte'][tokens[:n]] + w['wpe'][:n])
-        for li in range(ns['n_layer']):
-            residual = x
-            x = rmsnorm(x)
-            q = (x @ w[f'layer{li}.attn_wq'].T).view(T, H, D).transpose(0, 1)
-            k = (x @ w[f'layer{li}.attn_wk'].T).view(T, H, D).transpose(0, 1)
-            v = (x @ w[f'layer{li}.attn_wv'].T).view(T, H, D).transpose(0, 1)
-            att = (q @ k.transpose(1, 2)) / D ** 0.5
-            att = att.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float('-inf'))
-            x = (att.softmax(-1) @ v).transpose(0, 1).reshape(T, H * D)
-            x = x @ w[f'layer{li}.attn_wo'].T + residual
-            residual = x
-            x = torch.relu(rmsnorm(x) @ w[f'layer{li}.mlp_fc1'].T) ** 2
-            x = x @ w[f'layer{li}.mlp_fc2'].T + residual
-        logits = x @ w['lm_head'].T
-        return torch.nn.functional.cross_entropy(logits, torch.tensor(tokens[1:])), logits
+        logits = twin['gpt'](tokens[:n])
+        probs = torch.softmax(logits, dim=-1)
+        return (1 / n) * -probs[torch.arange(n), tokens[1:]].log().sum(), logits
 
     def compare(self, **settings):
         ns = model(**settings)
         randomize(ns)
+        twin = self.torch_model(ns, **settings)
+        w = twin['state_dict']
         for doc in DOCS:
             with self.subTest(doc=doc, **settings):
                 for p in ns['params']:
                     p.grad = 0.0
+                for t in w.values():
+                    t.grad = None
                 loss, logits, tokens = harness.doc_loss(ns, doc)
                 loss.backward()
-                w = self.torch_weights(ns)
-                tloss, tlogits = self.torch_loss(ns, w, tokens)
+                tloss, tlogits = self.torch_loss(twin, tokens)
                 tloss.backward()
                 # 1e-10 relative to the largest entry of each tensor: float64 keeps ~1e-16, and the two
                 # sum in different orders, so last bits differ, never more.
@@ -161,34 +153,39 @@ class AgainstPyTorch(unittest.TestCase):
     def test_logits_loss_and_every_gradient_two_layers_two_heads(self):
         self.compare(n_layer=2, n_head=2, n_embd=8)
 
-    def test_three_adam_steps_with_the_schedule_against_torch_optim_adam(self):
-        steps = 3
-        ours = harness.load('Training', num_steps=steps)  # the real training cell, 3 steps
-        start = model(num_steps=steps)  # the same seed: the same weights and the same shuffled docs
-        w = self.torch_weights(start)
-        initial = {name: t.detach().clone() for name, t in w.items()}
-        lr, b1, b2, eps = start['learning_rate'], start['beta1'], start['beta2'], start['eps_adam']
-        opt = torch.optim.Adam(w.values(), lr=lr, betas=(b1, b2), eps=eps)
-        for step in range(steps):
-            # the gradients: microgpt's own, computed at the current (torch-updated) weights
-            for (name, mat) in start['state_dict'].items():
-                for row, trow in zip(mat, w[name]):
-                    for p, t in zip(row, trow):
-                        p.data, p.grad = t.item(), 0.0
-            loss, _, _ = harness.doc_loss(start, start['docs'][step % len(start['docs'])])
-            loss.backward()
-            for name, mat in start['state_dict'].items():
-                w[name].grad = torch.tensor([[p.grad for p in row] for row in mat], dtype=torch.float64)
-            for group in opt.param_groups:
-                group['lr'] = lr * 0.5 * (1 + math.cos(math.pi * step / steps))
-            opt.step()
+    def test_three_training_steps_match_the_pytorch_files(self):
+        # Both files' real Training cells, 3 steps from the same seed: the same weights and documents.
+        ours = harness.load('Training', num_steps=3)
+        twin = harness.load('Training', script=harness.TORCH_SCRIPT, num_steps=3)
+        start = model(num_steps=3)
         moved = 0.0
         for name, mat in ours['state_dict'].items():
-            trained = torch.tensor([[p.data for p in row] for row in mat], dtype=torch.float64)
-            moved = max(moved, (trained - initial[name]).abs().max().item())
-            err = (trained - w[name].detach()).abs().max().item()
-            self.assertLessEqual(err, 1e-12, name)
+            trained = matrix(mat)
+            moved = max(moved, (trained - matrix(start['state_dict'][name])).abs().max().item())
+            self.assertLessEqual((trained - twin['state_dict'][name].detach()).abs().max().item(), 1e-12, name)
         self.assertGreater(moved, 1e-3)  # three steps at lr ~1e-2 moved the weights: not a vacuous match
+
+    def test_the_pytorch_files_adam_is_torch_optim_adam(self):
+        # Its Adam, written out as microgpt.py's, against PyTorch's own, on the same gradients.
+        trained = harness.load('Training', script=harness.TORCH_SCRIPT, num_steps=3)
+        twin = harness.load('Model', script=harness.TORCH_SCRIPT, num_steps=3)
+        lr, b1, b2, eps = twin['learning_rate'], twin['beta1'], twin['beta2'], twin['eps_adam']
+        opt = torch.optim.Adam(twin['params'], lr=lr, betas=(b1, b2), eps=eps)
+        for step in range(3):
+            opt.zero_grad()
+            doc = twin['docs'][step]
+            tokens = [twin['BOS']] + [twin['uchars'].index(ch) for ch in doc] + [twin['BOS']]
+            self.torch_loss(twin, tokens[:min(twin['block_size'], len(tokens) - 1) + 1])[0].backward()
+            for group in opt.param_groups:
+                group['lr'] = lr * 0.5 * (1 + math.cos(math.pi * step / 3))
+            opt.step()
+        for name, t in twin['state_dict'].items():
+            err = (t.detach() - trained['state_dict'][name].detach()).abs().max().item()
+            self.assertLessEqual(err, 1e-12, name)
+
+
+def matrix(mat):
+    return torch.tensor([[p.data for p in row] for row in mat], dtype=torch.float64)
 
 
 class Sampling(unittest.TestCase):
