@@ -25,7 +25,7 @@ class Training(unittest.TestCase):
         outs = []
         for seed in (42, 42, 7):
             with tempfile.TemporaryDirectory() as d:
-                p = harness.run(d, data=harness.SMALL_NAMES, num_steps=15, seed=seed)
+                p = harness.run(d, data=harness.SMALL_NAMES, num_steps=15, seed=seed, n_embd=8, n_head=2)
             self.assertEqual(p.returncode, 0, p.stderr)
             outs.append(p.stdout)
         self.assertEqual(outs[0], outs[1])
