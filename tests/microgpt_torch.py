@@ -76,7 +76,8 @@ for i in range(n_layer):
     state_dict[f'layer{i}.mlp_fc1'] = matrix(4 * n_embd, n_embd)
     state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd, std=0)
 params = list(state_dict.values())  # whole matrices here; microgpt.py's params are their entries
-print(f"num params: {sum(p.numel() for p in params)}")
+num_params = sum(p.numel() for p in params)
+print(f"num params: {num_params}")
 # The same file format as microgpt.py's: a model saved by either file loads in the other.
 config = {'vocab': ''.join(uchars), 'n_embd': n_embd, 'n_head': n_head, 'n_layer': n_layer, 'block_size': block_size}
 if load_path:
@@ -86,8 +87,7 @@ if load_path:
         for name, here in config.items():
             check(saved[name] == here, f"cannot load {load_path}: {name} is {saved[name]!r} in the file, {here!r} here")
         weights = [float(x) for name in state_dict for row in saved['state_dict'][name] for x in row]
-        check(len(weights) == sum(p.numel() for p in params),
-              f"cannot load {load_path}: {len(weights)} weights in the file, {sum(p.numel() for p in params)} here")
+        check(len(weights) == num_params, f"cannot load {load_path}: {len(weights)} weights in the file, {num_params} here")
         with torch.no_grad():  # the numbers in microgpt.py's order of params, matrix after matrix
             for p, saved_p in zip(params, torch.tensor(weights, dtype=dtype).split([p.numel() for p in params])):
                 p.copy_(saved_p.view(p.shape))
