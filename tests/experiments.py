@@ -1,6 +1,9 @@
 """The README's experiments: the changes a learner tries first, each made to the real microgpt.py and
 run to the end on the shipped input.txt, then measured: the mean loss of the last 100 steps (the
-file's own summary line), the run's wall time, and its first samples. Prints a Markdown table.
+file's own summary line), the run's wall time, and its first samples. Prints a Markdown table, and,
+when it runs them all, draws their loss curves in loss_curves.svg beside this file (README.md shows
+it): each step's printed loss, averaged over 50 steps, one curve per experiment that trains
+differently (a change to sampling alone draws the as-shipped curve again, so it is left out).
 
     python tests/experiments.py              # all of them, one after another (about 20 minutes)
     python tests/experiments.py temperature  # only those whose change mentions a word
@@ -8,7 +11,8 @@ file's own summary line), the run's wall time, and its first samples. Prints a M
 
 (Not a test: unittest does not collect it. Standard library only; progress goes to stderr.)
 """
-import os, platform, re, subprocess, sys, tempfile, time
+import math, os, platform, re, subprocess, sys, tempfile, time
+from html import escape
 
 import harness
 from benchmark import cpu, seconds
@@ -49,6 +53,7 @@ EXPERIMENTS = [
     ("`input_path = 'functions.txt'` (Python's function names)", {'input_path': "'functions.txt'"}, []),
     ("the reference's final revision (its seven edits, below)", *FINAL_REVISION),
 ]
+CURVES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'loss_curves.svg')
 SUMMARY = re.compile(r'^mean loss of the last \d+ steps: (\d+\.\d{4})', re.M)
 
 
@@ -63,7 +68,8 @@ def edited(settings, edits):
 
 
 def run(settings, edits, samples=5):
-    """(mean loss of the last 100 steps, wall seconds, the first samples) of one whole run."""
+    """(mean loss of the last 100 steps, wall seconds, the first samples, every step's loss, the
+    vocabulary size) of one whole run."""
     text = edited(settings, edits)
     with tempfile.TemporaryDirectory(prefix='microgpt-experiment-') as d:
         harness.prepare_shipped(d, text)
@@ -74,7 +80,57 @@ def run(settings, edits, samples=5):
         wall = time.perf_counter() - started
     if p.returncode != 0:
         sys.exit(f'experiments: microgpt.py failed:\n{p.stderr}')
-    return float(SUMMARY.search(p.stdout).group(1)), wall, harness.samples(p.stdout)[:samples]
+    vocab = int(re.search(r'^vocab size: (\d+)$', p.stdout, re.M).group(1))
+    return (float(SUMMARY.search(p.stdout).group(1)), wall, harness.samples(p.stdout)[:samples],
+            harness.losses(p.stdout), vocab)
+
+
+COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
+
+
+def svg(curves, title, window=50):
+    """An SVG line chart, standard library only: curves is [(label, losses, vocabulary size)]. Each
+    curve is the moving average of `window` steps; a dashed line marks each uniform guess, log(vocab).
+    Dark text on a white card, so that it reads the same in light and dark themes."""
+    smooth = [(label, [sum(ls[i - window:i]) / window for i in range(window, len(ls) + 1)], vocab)
+              for label, ls, vocab in curves]
+    uniforms = sorted({vocab for _, _, vocab in curves})
+    x_max = max(len(ls) for _, ls, _ in curves)
+    ys = [y for _, s, _ in smooth for y in s] + [math.log(v) for v in uniforms]
+    y_lo, y_hi = math.floor(min(ys) * 4) / 4, math.ceil((max(ys) + 0.05) * 4) / 4
+    left, right, top, bottom, width, height = 60, 250, 40, 50, 900, 440
+    X = lambda step: left + (width - left - right) * step / x_max
+    Y = lambda loss: top + (height - top - bottom) * (y_hi - loss) / (y_hi - y_lo)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
+           f'<rect width="{width}" height="{height}" fill="#ffffff" rx="6"/>',
+           f'<text x="{left}" y="24" font-size="15" fill="#222">{title}</text>']
+    x_step = next(n for n in (25, 50, 100, 250, 500, 1000, 2500) if x_max / n <= 8)
+    for step in range(0, x_max + 1, x_step):
+        out.append(f'<line x1="{X(step):.1f}" y1="{top}" x2="{X(step):.1f}" y2="{height - bottom}" stroke="#e4e4e4"/>')
+        out.append(f'<text x="{X(step):.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="#444">{step}</text>')
+    y = y_lo
+    while y <= y_hi + 1e-9:
+        out.append(f'<line x1="{left}" y1="{Y(y):.1f}" x2="{width - right}" y2="{Y(y):.1f}" stroke="#e4e4e4"/>')
+        out.append(f'<text x="{left - 8}" y="{Y(y) + 4:.1f}" text-anchor="end" fill="#444">{y:.2f}</text>')
+        y += 0.25
+    out.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle" fill="#222">step</text>')
+    out.append(f'<text x="16" y="{(top + height - bottom) / 2:.0f}" text-anchor="middle" fill="#222" '
+               f'transform="rotate(-90 16 {(top + height - bottom) / 2:.0f})">loss ({window}-step mean)</text>')
+    for vocab in uniforms:  # the loss of guessing every token equally likely: where training starts
+        y = Y(math.log(vocab))
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#666" '
+                   f'stroke-dasharray="6 4"/>')
+        out.append(f'<text x="{width - right - 4}" y="{y - 5:.1f}" text-anchor="end" fill="#555">'
+                   f'uniform guess, {vocab} tokens: {math.log(vocab):.4f}</text>')
+    for i, ((label, s, _), color) in enumerate(zip(smooth, COLORS)):  # a curve and its legend entry
+        points = ' '.join(f'{X(window + k):.1f},{Y(y):.1f}' for k, y in enumerate(s))
+        out.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="1.8"/>')
+        y = top + 10 + 22 * i
+        out.append(f'<line x1="{width - right + 16}" y1="{y}" x2="{width - right + 40}" y2="{y}" '
+                   f'stroke="{color}" stroke-width="2"/>')
+        out.append(f'<text x="{width - right + 46}" y="{y + 4}" fill="#222">{escape(label)}</text>')
+    return '\n'.join(out + ['</svg>']) + '\n'
 
 
 def main():
@@ -90,10 +146,20 @@ def main():
           f'{platform.python_implementation()} {platform.python_version()}, one run at a time\n')
     print('| change (the rest as shipped) | mean loss, last 100 steps | run time | first samples |')
     print('| --- | --- | --- | --- |', flush=True)
+    curves = []
     for change, settings, edits in chosen:
         print(f'experiments: {change}...', file=sys.stderr, flush=True)
-        loss, wall, names = run(settings, edits)
+        loss, wall, names, losses, vocab = run(settings, edits)
         print(f'| {change} | {loss:.4f} | {seconds(wall)} | {", ".join(names)} |', flush=True)
+        if all(losses != seen for _, seen, _ in curves):  # trains differently from every run before it
+            curves.append((re.split(r':| \(', change.replace('`', ''))[0], losses, vocab))
+    if words:
+        print('experiments: only some of them ran, so loss_curves.svg is left as it was', file=sys.stderr)
+        return
+    with open(CURVES, 'w', encoding='utf-8') as f:
+        f.write(svg(curves, f'Loss while training, as each experiment changes it '
+                            f'({time.strftime("%Y-%m-%d")}, on input.txt)'))
+    print(f'experiments: wrote {CURVES}', file=sys.stderr)
 
 
 if __name__ == '__main__':
