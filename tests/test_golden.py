@@ -49,8 +49,9 @@ def start_golden_run():
         harness.prepare_shipped(folder.name)  # microgpt.py unmodified
         with open(os.path.join(folder.name, 'run.py'), 'w') as f:
             f.write(WRAPPER)
-        child = subprocess.Popen([sys.executable, 'run.py'], cwd=folder.name, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, encoding='utf-8')
+        with open(os.path.join(folder.name, 'stdout.txt'), 'w') as out, \
+                open(os.path.join(folder.name, 'stderr.txt'), 'w') as err:  # files, not pipes: it never waits on us
+            child = subprocess.Popen([sys.executable, 'run.py'], cwd=folder.name, stdout=out, stderr=err)
         atexit.register(child.kill)  # if the test never collects it (a failure elsewhere, Ctrl-C)
         _started.append((folder, child))
     return _started[0]
@@ -72,7 +73,11 @@ def ids_in(suite):
 def golden_run():
     """(stdout, stderr, exit status, fingerprint) of the unmodified microgpt.py on the shipped input.txt."""
     folder, child = start_golden_run()
-    stdout, stderr = child.communicate(timeout=1800)
+    child.wait(timeout=1800)
+    with open(os.path.join(folder.name, 'stdout.txt'), encoding='utf-8') as f:
+        stdout = f.read()
+    with open(os.path.join(folder.name, 'stderr.txt'), encoding='utf-8') as f:
+        stderr = f.read()
     fingerprint = None
     if os.path.exists(os.path.join(folder.name, 'weights.sha256')):
         with open(os.path.join(folder.name, 'weights.sha256')) as f:
