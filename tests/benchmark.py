@@ -1,6 +1,6 @@
 """How fast microgpt.py trains, and how much memory it takes, for given settings and Pythons.
 
-    python tests/benchmark.py                                   # tests/README.md's table (about 25 min)
+    python tests/benchmark.py                                   # tests/README.md's table (minutes)
     python tests/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
     python tests/benchmark.py --python python3.12 --python pypy3
 
