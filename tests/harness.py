@@ -78,13 +78,24 @@ def load(upto, data=None, script=SCRIPT, **settings):
         else:
             raise AssertionError(f'{script} has no cell titled {upto!r}')
         namespace = {'__name__': 'microgpt'}
-        try:
-            with contextlib.redirect_stdout(io.StringIO()) as out:
-                exec(compile(''.join(chosen), script, 'exec'), namespace)
-        finally:
-            gc.enable()  # the training cell pauses the collector until the end of the file
-    namespace['_stdout'] = out.getvalue()
+        namespace['_stdout'] = execute_code(''.join(chosen), namespace, script)
     return namespace
+
+
+def execute_code(code, namespace, script=SCRIPT):
+    """Execute cells' code in `namespace`, as a notebook does; return what it printed."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            exec(compile(code, script, 'exec'), namespace)
+    finally:
+        gc.enable()  # the training cell pauses the collector until the end of the file
+    return out.getvalue()
+
+
+def run_cell(namespace, title):
+    """Execute microgpt.py's cell titled `title` (as shipped: its settings are the namespace's) in
+    `namespace`, after load(); return what it printed."""
+    return execute_code(dict(cells(source()))[title], namespace)
 
 
 def prepare(folder, data=None, raw=None, script=SCRIPT, **settings):

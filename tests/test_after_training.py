@@ -1,6 +1,6 @@
 """What a learner does after the first run: samples that start with a prompt, Ctrl-C to stop a long
 training run and still get samples, and the line that sums up how training went."""
-import contextlib, gc, io, math, os, re, signal, subprocess, sys, tempfile, time, unittest
+import math, os, re, signal, subprocess, sys, tempfile, time, unittest
 
 import harness
 
@@ -150,16 +150,11 @@ class CtrlC(unittest.TestCase):
         # document it cannot encode, so that the cell fails inside its loop.
         before = signal.getsignal(signal.SIGINT)
         ns = harness.load('Model', num_steps=2)  # the Settings cell sets what the Training cell reads
-        training = dict(harness.cells(harness.source()))['Training']
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(training, harness.SCRIPT, 'exec'), ns)
-                self.assertIs(signal.getsignal(signal.SIGINT), before)
-                ns['docs'] = [None]
-                with self.assertRaises(TypeError):
-                    exec(compile(training, harness.SCRIPT, 'exec'), ns)
-        finally:
-            gc.enable()
+        harness.run_cell(ns, 'Training')
+        self.assertIs(signal.getsignal(signal.SIGINT), before)
+        ns['docs'] = [None]
+        with self.assertRaises(TypeError):
+            harness.run_cell(ns, 'Training')
         self.assertIs(signal.getsignal(signal.SIGINT), before)
 
 if __name__ == '__main__':

@@ -2,7 +2,7 @@
 trained one sampled, in microgpt.py, in tests/microgpt_torch.py, and from one file to the other; a
 file that cannot be used stops the run with one line, before any work; a save never leaves half a
 file where a good one was, and a Ctrl-C during training still saves."""
-import contextlib, gc, io, json, os, tempfile, unittest
+import json, os, tempfile, unittest
 from unittest import mock
 
 import harness
@@ -144,13 +144,8 @@ class SafeSave(unittest.TestCase):
                 f.write('{"vocab": "ab')
                 raise OSError(28, 'No space left on device')
             ns = harness.load('Model', num_steps=2, save_path=path)
-            training = dict(harness.cells(harness.source()))['Training']
-            try:
-                with mock.patch('json.dump', half_then_fail), self.assertRaises(OSError):
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        exec(compile(training, harness.SCRIPT, 'exec'), ns)
-            finally:
-                gc.enable()  # the Training cell pauses the collector until the end of the file
+            with mock.patch('json.dump', half_then_fail), self.assertRaises(OSError):
+                harness.run_cell(ns, 'Training')
             with open(path) as f:
                 self.assertEqual(f.read(), 'a good model')
             ns.clear()
