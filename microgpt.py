@@ -1,5 +1,5 @@
 """microgpt: train a tiny GPT on a list of names, then make up new ones. Plain Python, top to bottom."""
-import gc, json, math, os, random, signal, sys
+import gc, json, math, os, random, signal, sys, urllib.request
 
 # %% Settings
 # Everything a learner might change, in one place (README.md says what bigger settings cost).
@@ -33,7 +33,6 @@ check(not save_path or os.path.isdir(os.path.dirname(os.path.abspath(save_path))
 random.seed(seed)
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
 if not os.path.exists(input_path):  # not here (a notebook elsewhere, say): fetch the reference's names
-    import urllib.request
     print(f"{input_path} not found: downloading {names_url}")
     try:  # read all of it before writing any, so that a cut-off transfer leaves no half input.txt
         downloaded = urllib.request.urlopen(names_url, timeout=30).read()
@@ -74,9 +73,7 @@ class Value:
         self._children = children       # the Values this one was computed from
         self._local_grads = local_grads  # d(this)/d(child) for each child
         self._visited = None            # set by backward() as it walks the graph
-
-    # Each op: its forward value, its children, and its local derivative for each child. A plain number
-    # is a constant that needs no gradient, so it gets no node of its own.
+    # Each op: its value, its children, its local derivative for each (a plain number needs no node of its own).
     def __add__(self, other):
         if isinstance(other, Value):
             return Value(self.data + other.data, (self, other), (1.0, 1.0))
@@ -85,7 +82,6 @@ class Value:
         if isinstance(other, Value):
             return Value(self.data * other.data, (self, other), (other.data, self.data))
         return Value(self.data * other, (self,), (other,))
-
     def __pow__(self, k): return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))  # k: a number
     def log(self): return Value(math.log(self.data), (self,), (1 / self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
@@ -100,9 +96,8 @@ class Value:
     def __rtruediv__(self, other): return other * self ** -1
 
     def backward(self):
-        # Order the graph children first (depth-first post-order), with a stack, not recursion, so that a
-        # deep graph cannot hit Python's recursion limit; a mark new to this call is quicker than a set.
-        mark = object()
+        # Order the graph children first (depth-first post-order), with a stack: no recursion limit to hit.
+        mark = object()  # new to this call: marking nodes with it is quicker than keeping a set of them
         self._visited = mark
         topo, stack = [], [(self, iter(self._children))]
         while stack:
@@ -118,11 +113,8 @@ class Value:
         # The chain rule, from the loss back to the leaves.
         self.grad = 1.0
         for node in reversed(topo):
-            g = node.grad
-            if g == 0.0:  # it would pass on only zeros, which change nothing: skip it
-                continue
             for child, local_grad in zip(node._children, node._local_grads):
-                child.grad += local_grad * g
+                child.grad += local_grad * node.grad
 
 # %% Parameters
 # The model's knowledge: matrices of random numbers that training will adjust.
@@ -190,8 +182,7 @@ def gpt(token_id, pos_id, keys, values):
             q_h = q[hs:hs + head_dim]
             k_h = [ki[hs:hs + head_dim] for ki in keys[li]]
             v_h = [vi[hs:hs + head_dim] for vi in values[li]]
-            attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim ** 0.5
-                           for t in range(len(k_h))]
+            attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim ** 0.5 for t in range(len(k_h))]
             attn_weights = softmax(attn_logits)
             head_out = [sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h))) for j in range(head_dim)]
             x_attn.extend(head_out)
@@ -208,16 +199,12 @@ def gpt(token_id, pos_id, keys, values):
     return logits
 
 # %% Training
-# One name per step: how surprised the model is by each next character (the loss), every parameter's
-# share of the blame (backward), and a nudge to each (Adam).
+# Learn, one name per step: its loss, each parameter's share of the blame (backward), a nudge to each (Adam).
 m, v = [0.0] * len(params), [0.0] * len(params)  # Adam's running means of each gradient and its square
-# Speed: the graph has no reference cycles, so reference counting frees it and CPython's collector can rest.
-if sys.implementation.name == 'cpython':
-    gc.disable()
-# Ctrl-C ends training after the step in progress (never half an update), and the samples still come;
-# a second Ctrl-C stops at once. The handler is ours only while training runs (in a notebook too).
+if sys.implementation.name == 'cpython':  # speed: the graph has no cycles, so reference counting frees it
+    gc.disable()  # and CPython's cycle collector can rest
 stop_requested, loss_history = False, []
-def request_stop(signum, frame):
+def request_stop(signum, frame):  # Ctrl-C ends training after the step in progress; a second one stops at once
     global stop_requested
     if stop_requested:
         sys.exit("\nmicrogpt: stopped by a second Ctrl-C, before sampling")
@@ -246,12 +233,11 @@ try:
             p.grad = 0.0
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss_history.append(loss.data)
-        # Let go of this step's graph now, so that the next step reuses its memory while the CPU caches it.
-        loss = losses = probs = keys = values = None
+        loss = losses = probs = keys = values = None  # let go of the graph now: the next step reuses its memory
         if stop_requested:
             print(f"stopped by Ctrl-C after step {step+1} of {num_steps}")
             break
-finally:
+finally:  # the handler is ours only while training runs (in a notebook too)
     signal.signal(signal.SIGINT, previous_handler)
 # One name's loss jumps about; a mean over many steps shows progress (fsum: the same digits on any Python).
 recent = loss_history[-100:]
