@@ -16,6 +16,7 @@ num_samples = 20
 prompt = ''                # every sample starts with these characters (say 'ma'); '' for none
 save_path = ''             # after training, write the model to this file (say 'model.json'); '' for none
 load_path = ''             # sample from the model saved in this file instead of training one; '' to train
+grad_log_every = 0         # at step 1 and every that many steps: each matrix's weight, gradient and update sizes
 def check(ok, problem):  # fail in the first second, saying what is wrong, not minutes later with a traceback
     if not ok:
         sys.exit(f"microgpt: {problem}")
@@ -203,6 +204,15 @@ def gpt(token_id, pos_id, keys, values):
 m, v = [0.0] * len(params), [0.0] * len(params)  # Adam's running means of each gradient and its square
 if sys.implementation.name == 'cpython':  # speed: the graph has no cycles, so reference counting frees it
     gc.disable()  # and CPython's cycle collector can rest
+# How each matrix learns: the size (RMS) of its weights, of its gradient, and of its update against its weights.
+def log_gradients(step, before):  # before: each parameter's (weight, gradient), taken ahead of the update
+    rms = lambda xs: math.sqrt(math.fsum(x * x for x in xs) / len(xs))
+    print(f"  {f'at step {step+1}':<16}{'rms weight':>11}{'rms grad':>11}{'update/weight':>15}")
+    for name, mat in state_dict.items():
+        weights, grads = zip(*[before[p] for row in mat for p in row])
+        updates = [before[p][0] - p.data for row in mat for p in row]  # what Adam just subtracted
+        ratio = rms(updates) / rms(weights) if any(weights) else math.inf  # a zero matrix has no ratio yet
+        print(f"  {name:<16}{rms(weights):11.1e}{rms(grads):11.1e}{ratio:15.1e}")
 stop_requested, loss_history = False, []
 def request_stop(signum, frame):  # Ctrl-C ends training after the step in progress; a second one stops at once
     global stop_requested
@@ -223,6 +233,8 @@ try:
             losses.append(-probs[target_id].log())
         loss = (1 / n) * sum(losses)
         loss.backward()
+        log_now = grad_log_every and (step == 0 or (step + 1) % grad_log_every == 0)
+        before = {p: (p.data, p.grad) for p in params} if log_now else None  # for log_gradients
         lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
         for i, p in enumerate(params):
             m[i] = beta1 * m[i] + (1 - beta1) * p.grad
@@ -233,6 +245,8 @@ try:
             p.grad = 0.0
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss_history.append(loss.data)
+        if log_now:
+            log_gradients(step, before)
         loss = losses = probs = keys = values = None  # let go of the graph now: the next step reuses its memory
         if stop_requested:
             print(f"stopped by Ctrl-C after step {step+1} of {num_steps}")

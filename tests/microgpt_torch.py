@@ -19,6 +19,7 @@ num_samples = 20
 prompt = ''                # every sample starts with these characters (say 'ma'); '' for none
 save_path = ''             # after training, write the model to this file (say 'model.json'); '' for none
 load_path = ''             # sample from the model saved in this file instead of training one; '' to train
+grad_log_every = 0         # at step 1 and every that many steps: each matrix's weight, gradient and update sizes
 device = 'cpu'             # 'cuda' or 'mps' where the machine has one
 dtype = torch.float64      # float64 prints microgpt.py's lines; float32 is faster, but its lines may differ
 def check(ok, problem):  # the same checks and messages as microgpt.py's
@@ -133,6 +134,12 @@ def gpt(token_ids):
 m = [torch.zeros_like(p) for p in params]  # Adam's running means of each gradient and its square
 v = [torch.zeros_like(p) for p in params]
 loss_history = []
+def log_gradients(step, before):  # microgpt.py's report; before: each matrix's (weights, gradient) ahead of the update
+    rms = lambda t: t.pow(2).mean().sqrt().item()
+    print(f"  {f'at step {step+1}':<16}{'rms weight':>11}{'rms grad':>11}{'update/weight':>15}")
+    for (name, p), (weights, grad) in zip(state_dict.items(), before):
+        ratio = rms(weights - p) / rms(weights) if weights.any() else math.inf  # a zero matrix has no ratio yet
+        print(f"  {name:<16}{rms(weights):11.1e}{rms(grad):11.1e}{ratio:15.1e}")
 for step in range(0 if load_path else num_steps):  # a loaded model is trained already
     doc = docs[step % len(docs)]
     tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
@@ -141,6 +148,8 @@ for step in range(0 if load_path else num_steps):  # a loaded model is trained a
     losses = -probs[torch.arange(n), tokens[1:n + 1]].log()  # each position's surprise at the next token
     loss = (1 / n) * losses.sum()
     loss.backward()
+    log_now = grad_log_every and (step == 0 or (step + 1) % grad_log_every == 0)
+    before = [(p.detach().clone(), p.grad.clone()) for p in params] if log_now else None  # for log_gradients
     lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
     with torch.no_grad():
         for i, p in enumerate(params):  # microgpt.py's update, for a whole matrix at once
@@ -152,6 +161,9 @@ for step in range(0 if load_path else num_steps):  # a loaded model is trained a
             p.grad = None
     print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.item():.4f}")
     loss_history.append(loss.item())
+    if log_now:
+        with torch.no_grad():
+            log_gradients(step, before)
 recent = loss_history[-100:]
 if recent:
     print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "

@@ -41,6 +41,16 @@ class Twin(unittest.TestCase):
         with open(os.path.join(harness.ROOT, 'tests', 'golden_output.txt'), encoding='utf-8') as f:
             self.assertEqual(p.stdout, f.read())
 
+    def test_the_gradient_log_is_microgpts(self):
+        outputs = []
+        for script in (harness.SCRIPT, harness.TORCH_SCRIPT):
+            with tempfile.TemporaryDirectory() as d:
+                p = harness.run(d, data=harness.SMALL_NAMES, script=script, num_steps=6, grad_log_every=5)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            outputs.append(p.stdout)
+        self.assertEqual(outputs[0].count('  at step '), 2)  # steps 1 and 5
+        self.assertEqual(outputs[0], outputs[1])
+
     def test_bad_inputs_get_microgpts_messages(self):
         for kw in [dict(n_embd=15), dict(n_head=0), dict(temperature=0), dict(block_size=8.5),
                    dict(prompt='sebastia'), dict(prompt='Zo!'), dict(raw=b''), dict(raw=b'anna\nb\xe9a\n'),

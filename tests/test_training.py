@@ -1,6 +1,7 @@
-"""Training as a whole: it learns, it is deterministic for a seed and only for that seed, and each
-step's graph is freed when the step ends (no leak, no reference cycles)."""
-import gc, os, tempfile, unittest
+"""Training as a whole: it learns, it is deterministic for a seed and only for that seed, each
+step's graph is freed when the step ends (no leak, no reference cycles), and the gradient log
+(grad_log_every) reports what training does without changing it."""
+import gc, math, os, tempfile, unittest
 
 import harness
 
@@ -31,6 +32,54 @@ class Training(unittest.TestCase):
         self.assertEqual(outs[0], outs[1])
         self.assertNotEqual(harness.losses(outs[0]), harness.losses(outs[2]))
         self.assertNotEqual(harness.samples(outs[0]), harness.samples(outs[2]))
+
+
+def gradient_logs(stdout):
+    """{step: {matrix: (rms weight, rms grad, update/weight)}} from grad_log_every's report."""
+    logs, step = {}, None
+    for line in stdout.splitlines():
+        if line.startswith('  at step '):
+            step = int(line.split()[2])
+            logs[step] = {}
+        elif line.startswith('  ') and step is not None:
+            name, *numbers = line.split()
+            logs[step][name] = tuple(float(x) for x in numbers)
+    return logs
+
+
+class GradientLog(unittest.TestCase):
+    def test_step_1_shows_the_zero_gradients_behind_the_zero_matrices(self):
+        # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
+        # matrices before them get exactly zero gradient (and no update), while lm_head's is not zero.
+        ns = harness.load('Training', num_steps=1, grad_log_every=100)
+        log = gradient_logs(ns['_stdout'])
+        self.assertEqual(list(log), [1])
+        self.assertEqual(list(log[1]), list(ns['state_dict']))
+        for name in ('attn_wq', 'attn_wk', 'attn_wv', 'mlp_fc1'):
+            self.assertEqual(log[1][f'layer0.{name}'][1:], (0.0, 0.0), name)
+        self.assertGreater(log[1]['lm_head'][1], 0.0)
+        for name in ('attn_wo', 'mlp_fc2'):  # zero weights: no ratio yet
+            self.assertEqual(log[1][f'layer0.{name}'][0], 0.0)
+            self.assertEqual(log[1][f'layer0.{name}'][2], math.inf)
+
+    def test_the_numbers_are_the_weights_gradients_and_update_of_that_step(self):
+        rms = lambda xs: math.sqrt(sum(x * x for x in xs) / len(xs))
+        flat = lambda mat: [p.data for row in mat for p in row]
+        before = harness.load('Parameters')['state_dict']  # the same draws: the weights at step 1
+        ns = harness.load('Training', num_steps=1, grad_log_every=1)
+        weight, grad, ratio = gradient_logs(ns['_stdout'])[1]['wte']
+        old, new = flat(before['wte']), flat(ns['state_dict']['wte'])
+        self.assertEqual(weight, float(f'{rms(old):.1e}'))
+        self.assertEqual(ratio, float(f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}'))
+        self.assertGreater(grad, 0.0)
+
+    def test_it_reports_at_step_1_and_every_n_steps_and_changes_no_other_line(self):
+        plain = harness.load('Inference', num_steps=5, n_embd=8, n_head=2)['_stdout']
+        logged = harness.load('Inference', num_steps=5, n_embd=8, n_head=2, grad_log_every=2)['_stdout']
+        self.assertEqual(list(gradient_logs(logged)), [1, 2, 4])
+        self.assertEqual(gradient_logs(plain), {})
+        self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')],
+                         plain.splitlines())
 
 
 class Memory(unittest.TestCase):
