@@ -1,9 +1,10 @@
 """The README's experiments: the changes a learner tries first, each made to the real microgpt.py and
 run to the end on the shipped input.txt, then measured: the mean loss of the last 100 steps (the
-file's own summary line), the run's wall time, and its first samples. Prints a Markdown table, and,
-when it runs them all, draws their loss curves in loss_curves.svg beside this file (README.md shows
-it): each step's printed loss, averaged over 50 steps, one curve per experiment that trains
-differently (a change to sampling alone draws the as-shipped curve again, so it is left out).
+file's own summary line), the run's wall time, and its first samples. Prints a Markdown table (and,
+to stderr, the gradient log of the run that asks for one), and, when it runs them all, draws their
+loss curves in loss_curves.svg beside this file (README.md shows it): each step's printed loss,
+averaged over 50 steps, one curve per experiment that trains differently (a change to sampling
+alone draws the as-shipped curve again, so it is left out).
 
     python tests/experiments.py              # all of them, one after another (about 20 minutes)
     python tests/experiments.py temperature  # only those whose change mentions a word
@@ -50,6 +51,7 @@ EXPERIMENTS = [
     ('ReLU, not ReLU²: `x = [xi.relu() for xi in x]`', {},
      [('x = [xi.relu() ** 2 for xi in x]', 'x = [xi.relu() for xi in x]')]),
     ("`prompt = 'ma'`", {'prompt': "'ma'"}, []),
+    ('`grad_log_every = 100` (prints how each matrix learns)', {'grad_log_every': '100'}, []),
     ("`input_path = 'functions.txt'` (Python's function names)", {'input_path': "'functions.txt'"}, []),
     ("the reference's final revision (its seven edits, below)", *FINAL_REVISION),
 ]
@@ -69,7 +71,7 @@ def edited(settings, edits):
 
 def run(settings, edits, samples=5):
     """(mean loss of the last 100 steps, wall seconds, the first samples, every step's loss, the
-    vocabulary size) of one whole run."""
+    vocabulary size, the gradient log's lines) of one whole run."""
     text = edited(settings, edits)
     with tempfile.TemporaryDirectory(prefix='microgpt-experiment-') as d:
         harness.prepare_shipped(d, text)
@@ -82,7 +84,7 @@ def run(settings, edits, samples=5):
         sys.exit(f'experiments: microgpt.py failed:\n{p.stderr}')
     vocab = int(re.search(r'^vocab size: (\d+)$', p.stdout, re.M).group(1))
     return (float(SUMMARY.search(p.stdout).group(1)), wall, harness.samples(p.stdout)[:samples],
-            harness.losses(p.stdout), vocab)
+            harness.losses(p.stdout), vocab, [line for line in p.stdout.splitlines() if line.startswith('  ')])
 
 
 COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
@@ -149,8 +151,10 @@ def main():
     curves = []
     for change, settings, edits in chosen:
         print(f'experiments: {change}...', file=sys.stderr, flush=True)
-        loss, wall, names, losses, vocab = run(settings, edits)
+        loss, wall, names, losses, vocab, gradient_log = run(settings, edits)
         print(f'| {change} | {loss:.4f} | {seconds(wall)} | {", ".join(names)} |', flush=True)
+        if gradient_log:  # README.md quotes it: to stderr, so that stdout stays the table
+            print('\n'.join(gradient_log), file=sys.stderr, flush=True)
         if all(losses != seen for _, seen, _ in curves):  # trains differently from every run before it
             curves.append((re.split(r':| \(', change.replace('`', ''))[0], losses, vocab))
     if words:
