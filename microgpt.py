@@ -111,11 +111,11 @@ class Value:
             else:  # all children done
                 stack.pop()
                 topo.append(node)
-        # The chain rule, from the loss back to the leaves.
-        self.grad = 1.0
+        self.grad = 1.0  # then the chain rule, from the loss back to the leaves
         for node in reversed(topo):
-            for child, local_grad in zip(node._children, node._local_grads):
-                child.grad += local_grad * node.grad
+            if node.grad:  # a zero gradient would pass on only zeros, which change nothing: skip it
+                for child, local_grad in zip(node._children, node._local_grads):
+                    child.grad += local_grad * node.grad
 
 # %% Parameters
 # The model's knowledge: matrices of random numbers that training will adjust.
