@@ -6,7 +6,7 @@ loss curves in loss_curves.svg beside this file (README.md shows it): each step'
 averaged over 50 steps, one curve per experiment that trains differently (a change to sampling
 alone draws the as-shipped curve again, so it is left out).
 
-    python tests/experiments.py              # all of them, one after another (about 20 minutes)
+    python tests/experiments.py              # all of them, one after another (about 11 minutes)
     python tests/experiments.py temperature  # only those whose change mentions a word
     python tests/experiments.py --source final > final.py   # one experiment's edited microgpt.py
 
