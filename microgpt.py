@@ -1,5 +1,5 @@
 """microgpt: train a tiny GPT on a list of names, then make up new ones. Plain Python, top to bottom."""
-import gc, json, math, os, random, signal, sys, urllib.request
+import gc, json, math, os, random, signal, sys
 
 # %% Settings
 # Everything a learner might change, in one place (README.md says what bigger settings cost).
@@ -34,6 +34,7 @@ check(not save_path or os.path.isdir(os.path.dirname(os.path.abspath(save_path))
 random.seed(seed)
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
 if not os.path.exists(input_path):  # not here (a notebook elsewhere, say): fetch the reference's names
+    import urllib.request  # here, not at the top: most runs never need its memory
     print(f"{input_path} not found: downloading {names_url}")
     try:  # read all of it before writing any, so that a cut-off transfer leaves no half input.txt
         downloaded = urllib.request.urlopen(names_url, timeout=30).read()
@@ -95,7 +96,6 @@ class Value:
     def __rmul__(self, other): return self * other
     def __truediv__(self, other): return self * other ** -1
     def __rtruediv__(self, other): return other * self ** -1
-
     def backward(self):
         # Order the graph children first (depth-first post-order), with a stack: no recursion limit to hit.
         mark = object()  # new to this call: marking nodes with it is quicker than keeping a set of them
