@@ -146,6 +146,19 @@ def losses(stdout):
     return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines() if line.startswith('step ')]
 
 
+def gradient_logs(stdout):
+    """{step: {matrix: (rms weight, rms grad, update/weight)}} from grad_log_every's report."""
+    logs, step = {}, None
+    for line in stdout.splitlines():
+        if line.startswith('  at step '):
+            step = int(line.split()[2])
+            logs[step] = {}
+        elif line.startswith('  ') and step is not None:
+            name, *numbers = line.split()
+            logs[step][name] = tuple(float(x) for x in numbers)
+    return logs
+
+
 def samples(stdout):
     return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()
             if line.startswith('sample ')]

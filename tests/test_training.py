@@ -34,25 +34,12 @@ class Training(unittest.TestCase):
         self.assertNotEqual(harness.samples(outs[0]), harness.samples(outs[2]))
 
 
-def gradient_logs(stdout):
-    """{step: {matrix: (rms weight, rms grad, update/weight)}} from grad_log_every's report."""
-    logs, step = {}, None
-    for line in stdout.splitlines():
-        if line.startswith('  at step '):
-            step = int(line.split()[2])
-            logs[step] = {}
-        elif line.startswith('  ') and step is not None:
-            name, *numbers = line.split()
-            logs[step][name] = tuple(float(x) for x in numbers)
-    return logs
-
-
 class GradientLog(unittest.TestCase):
     def test_step_1_shows_the_zero_gradients_behind_the_zero_matrices(self):
         # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
         # matrices before them get exactly zero gradient (and no update), while lm_head's is not zero.
         ns = harness.load('Training', num_steps=1, grad_log_every=100)
-        log = gradient_logs(ns['_stdout'])
+        log = harness.gradient_logs(ns['_stdout'])
         self.assertEqual(list(log), [1])
         self.assertEqual(list(log[1]), list(ns['state_dict']))
         for name in ('attn_wq', 'attn_wk', 'attn_wv', 'mlp_fc1'):
@@ -67,7 +54,7 @@ class GradientLog(unittest.TestCase):
         flat = lambda mat: [p.data for row in mat for p in row]
         before = harness.load('Parameters')['state_dict']  # the same draws: the weights at step 1
         ns = harness.load('Training', num_steps=1, grad_log_every=1)
-        weight, grad, ratio = gradient_logs(ns['_stdout'])[1]['wte']
+        weight, grad, ratio = harness.gradient_logs(ns['_stdout'])[1]['wte']
         old, new = flat(before['wte']), flat(ns['state_dict']['wte'])
         self.assertEqual(weight, float(f'{rms(old):.1e}'))
         self.assertEqual(ratio, float(f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}'))
@@ -76,8 +63,8 @@ class GradientLog(unittest.TestCase):
     def test_it_reports_at_step_1_and_every_n_steps_and_changes_no_other_line(self):
         plain = harness.load('Inference', num_steps=5, n_embd=8, n_head=2)['_stdout']
         logged = harness.load('Inference', num_steps=5, n_embd=8, n_head=2, grad_log_every=2)['_stdout']
-        self.assertEqual(list(gradient_logs(logged)), [1, 2, 4])
-        self.assertEqual(gradient_logs(plain), {})
+        self.assertEqual(list(harness.gradient_logs(logged)), [1, 2, 4])
+        self.assertEqual(harness.gradient_logs(plain), {})
         self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')],
                          plain.splitlines())
 
