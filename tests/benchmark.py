@@ -12,7 +12,7 @@ for 500 steps, and the peak memory (the child's ru_maxrss). Progress goes to std
 library only.
 
 With no arguments it measures the shipped settings and four bigger ones on every Python it finds:
-each CPython from 3.9 up under ~/.pyenv/versions or as python3.N on PATH, and pypy3.
+each CPython from 3.6 up under ~/.pyenv/versions or as python3.N on PATH, and pypy3.
 (Not a test: unittest does not collect it, and timings never decide whether a test passes.)
 """
 import argparse, os, platform, shutil, statistics, subprocess, sys, tempfile, time

@@ -1,16 +1,16 @@
-"""The README's experiments: the changes a learner tries first, each made to the real microgpt.py and
-run to the end on the shipped input.txt, then measured: the mean loss of the last 100 steps (the
-file's own summary line), the run's wall time, and its first samples. Prints a Markdown table (and,
-to stderr, the gradient log of the run that asks for one), and, when it runs them all, draws their
-loss curves in loss_curves.svg beside this file (README.md shows it): each step's printed loss,
-averaged over 50 steps, one curve per experiment that trains differently (a change to sampling
-alone draws the as-shipped curve again, so it is left out).
+"""Run the experiments README.md's table shows, each to the end on the shipped input.txt, on a copy of
+microgpt.py (your own file is never changed): a setting changed, or a diff from tests/experiments/
+applied. Each is measured as the table shows it: the mean loss of the last 100 steps (the file's own
+summary line), the run's wall time, and its first samples. Prints the Markdown table (and, to stderr,
+the lines a diff adds to the output, such as the gradient log's). Run them all, and it also draws
+each experiment's loss curve beside the as-shipped one in loss_curves.svg (README.md shows it).
 
-    python tests/experiments.py              # all of them, one after another (about 11 minutes)
-    python tests/experiments.py temperature  # only those whose change mentions a word
-    python tests/experiments.py --source final > final.py   # one experiment's edited microgpt.py
+    python tests/experiments.py                   # all of them, one after another (about 15 minutes)
+    python tests/experiments.py relu temperature  # only these (a name, or the start of several)
+    python tests/experiments.py --list            # their names
+    python tests/experiments.py --source final_revision > final.py   # an experiment's microgpt.py
 
-(Not a test: unittest does not collect it. Standard library only; progress goes to stderr.)
+Standard library only. Not a test: unittest does not collect it. Progress goes to stderr.
 """
 import math, os, platform, re, subprocess, sys, tempfile, time
 from html import escape
@@ -24,55 +24,50 @@ FUNCTIONS = ("import builtins, itertools, math, os, random, re, string, time; pr
              "for m in (builtins, itertools, math, os, os.path, random, re, string, time) for n in dir(m) "
              "if n.islower() and n[0] != '_'})))")
 
-# The reference's final revision (the one on its author's blog) is microgpt.py with these edits; its
-# step lines are also printed with end='\r', each over the last, which changes no number.
-FINAL_REVISION = (
-    {'block_size': '16', 'num_steps': '1000'},
-    [('learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8',
-      'learning_rate, beta1, beta2, eps_adam = 1e-2, 0.85, 0.99, 1e-8'),
-     ('matrix = lambda nout, nin, std=0.02:', 'matrix = lambda nout, nin, std=0.08:'),
-     ('matrix(n_embd, n_embd, std=0)  # zero: each block starts as identity', 'matrix(n_embd, n_embd)'),
-     ('matrix(n_embd, 4 * n_embd, std=0)', 'matrix(n_embd, 4 * n_embd)'),
-     ('x = [xi.relu() ** 2 for xi in x]', 'x = [xi.relu() for xi in x]'),
-     ('learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0',
-      'learning_rate * (1 - step / num_steps)  # linear decay to 0'),
-     ('print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")',
-      'print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}", end=\'\\r\')')])
-
-# (the change as the README shows it, settings {name: code}, code edits [(old, new)])
+# (name, the change as README.md shows it, settings {name: code}, the diff in tests/experiments/ or None)
 EXPERIMENTS = [
-    ('as shipped', {}, []),
-    ('`temperature = 0.2`', {'temperature': '0.2'}, []),
-    ('`temperature = 1.0`', {'temperature': '1.0'}, []),
-    ('`temperature = 1.5`', {'temperature': '1.5'}, []),
-    ('`num_steps = 2000`', {'num_steps': '2000'}, []),
-    ('`n_layer = 2` (deeper)', {'n_layer': '2'}, []),
-    ('`n_embd = 32` (wider)', {'n_embd': '32'}, []),
-    ('ReLU, not ReLU²: `x = [xi.relu() for xi in x]`', {},
-     [('x = [xi.relu() ** 2 for xi in x]', 'x = [xi.relu() for xi in x]')]),
-    ("`prompt = 'ma'`", {'prompt': "'ma'"}, []),
-    ('`grad_log_every = 100` (prints how each matrix learns)', {'grad_log_every': '100'}, []),
-    ("`input_path = 'functions.txt'` (Python's function names)", {'input_path': "'functions.txt'"}, []),
-    ("the reference's final revision (its seven edits, below)", *FINAL_REVISION),
+    ('shipped', 'as shipped', {}, None),
+    ('temperature_0.2', '`temperature = 0.2`', {'temperature': '0.2'}, None),
+    ('temperature_1.0', '`temperature = 1.0`', {'temperature': '1.0'}, None),
+    ('temperature_1.5', '`temperature = 1.5`', {'temperature': '1.5'}, None),
+    ('num_steps_2000', '`num_steps = 2000`', {'num_steps': '2000'}, None),
+    ('n_layer_2', '`n_layer = 2` (deeper)', {'n_layer': '2'}, None),
+    ('n_embd_32', '`n_embd = 32` (wider)', {'n_embd': '32'}, None),
+    ('functions', "`input_path = 'functions.txt'` (Python's function names)", {'input_path': "'functions.txt'"}, None),
+    ('relu', '`relu.diff`: ReLU, not ReLU²', {}, 'relu'),
+    ('layernorm', "`layernorm.diff`: GPT-2's LayerNorm for RMSNorm", {}, 'layernorm'),
+    ('dropout', '`dropout.diff`: dropout 0.1 in training', {}, 'dropout'),
+    ('held_out', '`held_out.diff`: loss on 100 names never trained on', {}, 'held_out'),
+    ('prompt', "`prompt.diff`: `prompt = 'ma'`", {}, 'prompt'),
+    ('gradient_log', '`gradient_log.diff`: how each matrix learns', {}, 'gradient_log'),
+    ('save_and_load', '`save_and_load.diff`: saves `model.json`', {}, 'save_and_load'),
+    ('final_revision', "`final_revision.diff`: the reference's final revision", {}, 'final_revision'),
 ]
+NAMES = [e[0] for e in EXPERIMENTS]
 CURVES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'loss_curves.svg')
 SUMMARY = re.compile(r'^mean loss of the last \d+ steps: (\d+\.\d{4})', re.M)
 
 
-def edited(settings, edits):
-    """microgpt.py's text with the settings set and each edit made (each `old` must occur once)."""
-    text = harness.source_with(settings)
-    for old, new in edits:
-        if text.count(old) != 1:
-            sys.exit(f'experiments: microgpt.py has no single {old!r}')
-        text = text.replace(old, new)
-    return text
+def choose(words):
+    """The experiments the words name: each word is a name, or the start of one or more names."""
+    chosen = []
+    for word in words:
+        found = [e for e in EXPERIMENTS if e[0] == word] or [e for e in EXPERIMENTS if e[0].startswith(word)]
+        if not found:
+            sys.exit(f'experiments: no experiment is called {word!r}; the names are: {", ".join(NAMES)}')
+        chosen += [e for e in found if e not in chosen]
+    return chosen
 
 
-def run(settings, edits, samples=5):
+def text_of(settings, diff):
+    """microgpt.py's text with the diff applied (if any) and the settings set."""
+    return harness.source_with(settings, experiment=diff)
+
+
+def run(settings, diff, samples=5):
     """(mean loss of the last 100 steps, wall seconds, the first samples, every step's loss, the
-    vocabulary size, the gradient log's lines) of one whole run."""
-    text = edited(settings, edits)
+    vocabulary size, the lines the diff adds to the output) of one whole run."""
+    text = text_of(settings, diff)
     with tempfile.TemporaryDirectory(prefix='microgpt-experiment-') as d:
         harness.prepare_shipped(d, text)
         with open(os.path.join(d, 'functions.txt'), 'w', encoding='utf-8') as f:
@@ -82,87 +77,100 @@ def run(settings, edits, samples=5):
         wall = time.perf_counter() - started
     if p.returncode != 0:
         sys.exit(f'experiments: microgpt.py failed:\n{p.stderr}')
-    vocab = int(re.search(r'^vocab size: (\d+)$', p.stdout, re.M).group(1))
-    return (float(SUMMARY.search(p.stdout).group(1)), wall, harness.samples(p.stdout)[:samples],
-            harness.losses(p.stdout), vocab, [line for line in p.stdout.splitlines() if line.startswith('  ')])
+    stdout = p.stdout.replace('\r', '\n')  # the final revision prints each step line over the last
+    vocab = int(re.search(r'^vocab size: (\d+)$', stdout, re.M).group(1))
+    extra = [line for line in stdout.splitlines() if line.startswith('  ') or line.startswith('saved ')]
+    return (float(SUMMARY.search(stdout).group(1)), wall, harness.samples(stdout)[:samples],
+            harness.losses(stdout), vocab, extra)
 
 
-COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf']
+COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf']
 
 
-def svg(curves, title, window=50):
-    """An SVG line chart, standard library only: curves is [(label, losses, vocabulary size)]. Each
-    curve is the moving average of `window` steps; a dashed line marks each uniform guess, log(vocab).
-    Dark text on a white card, so that it reads the same in light and dark themes."""
-    smooth = [(label, [sum(ls[i - window:i]) / window for i in range(window, len(ls) + 1)], vocab)
-              for label, ls, vocab in curves]
-    uniforms = sorted({vocab for _, _, vocab in curves})
-    x_max = max(len(ls) for _, ls, _ in curves)
-    ys = [y for _, s, _ in smooth for y in s] + [math.log(v) for v in uniforms]
-    y_lo, y_hi = math.floor(min(ys) * 4) / 4, math.ceil((max(ys) + 0.05) * 4) / 4
-    left, right, top, bottom, width, height = 60, 250, 40, 50, 900, 440
-    X = lambda step: left + (width - left - right) * step / x_max
-    Y = lambda loss: top + (height - top - bottom) * (y_hi - loss) / (y_hi - y_lo)
+def svg(shipped, curves, title, window=50):
+    """Small multiples, standard library only: a panel per experiment in `curves` ([(label, losses,
+    vocabulary size)]), its curve in colour over the as-shipped one in grey (`shipped`: (losses,
+    vocabulary size)), each the moving average of `window` steps, and a dashed line at the uniform
+    guess, log(vocab). Every panel has the same loss axis, and an axis of steps that fits its run.
+    Dark ink on a white card, so that it reads the same in light and dark themes."""
+    smooth = lambda ls: [sum(ls[i - window:i]) / window for i in range(window, len(ls) + 1)]
+    ys = [y for _, ls, _ in curves + [('', *shipped)] for y in smooth(ls)]
+    ys += [math.log(v) for _, _, v in curves + [('', *shipped)]]
+    y_lo, y_hi = math.floor(min(ys) * 4) / 4, math.ceil(max(ys) * 4) / 4
+    columns, pw, ph, gap, left, top = 4, 215, 170, 28, 50, 50
+    rows = (len(curves) + columns - 1) // columns
+    width, height = left + columns * (pw + gap), top + rows * (ph + 2 * gap) + 10
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">',
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
            f'<rect width="{width}" height="{height}" fill="#ffffff" rx="6"/>',
-           f'<text x="{left}" y="24" font-size="15" fill="#222">{title}</text>']
-    x_step = next(n for n in (25, 50, 100, 250, 500, 1000, 2500) if x_max / n <= 8)
-    for step in range(0, x_max + 1, x_step):
-        out.append(f'<line x1="{X(step):.1f}" y1="{top}" x2="{X(step):.1f}" y2="{height - bottom}" stroke="#e4e4e4"/>')
-        out.append(f'<text x="{X(step):.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="#444">{step}</text>')
-    y = y_lo
-    while y <= y_hi + 1e-9:
-        out.append(f'<line x1="{left}" y1="{Y(y):.1f}" x2="{width - right}" y2="{Y(y):.1f}" stroke="#e4e4e4"/>')
-        out.append(f'<text x="{left - 8}" y="{Y(y) + 4:.1f}" text-anchor="end" fill="#444">{y:.2f}</text>')
-        y += 0.25
-    out.append(f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle" fill="#222">step</text>')
-    out.append(f'<text x="16" y="{(top + height - bottom) / 2:.0f}" text-anchor="middle" fill="#222" '
-               f'transform="rotate(-90 16 {(top + height - bottom) / 2:.0f})">loss ({window}-step mean)</text>')
-    for vocab in uniforms:  # the loss of guessing every token equally likely: where training starts
-        y = Y(math.log(vocab))
-        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#666" '
-                   f'stroke-dasharray="6 4"/>')
-        out.append(f'<text x="{width - right - 4}" y="{y - 5:.1f}" text-anchor="end" fill="#555">'
-                   f'uniform guess, {vocab} tokens: {math.log(vocab):.4f}</text>')
-    for i, ((label, s, _), color) in enumerate(zip(smooth, COLORS)):  # a curve and its legend entry
-        points = ' '.join(f'{X(window + k):.1f},{Y(y):.1f}' for k, y in enumerate(s))
-        out.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="1.8"/>')
-        y = top + 10 + 22 * i
-        out.append(f'<line x1="{width - right + 16}" y1="{y}" x2="{width - right + 40}" y2="{y}" '
-                   f'stroke="{color}" stroke-width="2"/>')
-        out.append(f'<text x="{width - right + 46}" y="{y + 4}" fill="#222">{escape(label)}</text>')
+           f'<text x="{left}" y="22" font-size="15" fill="#222">{escape(title)}</text>',
+           f'<text x="{left}" y="40" fill="#444">each panel: that experiment (colour) over the as-shipped '
+           f'run (grey), a {window}-step mean of each step\'s loss; dashed: a uniform guess</text>']
+    for i, (label, losses, vocab) in enumerate(curves):
+        x0, y0 = left + (i % columns) * (pw + gap), top + (i // columns) * (ph + 2 * gap) + gap
+        steps = max(len(losses), len(shipped[0]))
+        X = lambda step: x0 + pw * step / steps
+        Y = lambda loss: y0 + ph * (y_hi - loss) / (y_hi - y_lo)
+        out.append(f'<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#ccc"/>')
+        out.append(f'<text x="{x0}" y="{y0 - 6}" font-size="12" fill="#222">{escape(label)}</text>')
+        y = y_lo
+        while y <= y_hi + 1e-9:
+            out.append(f'<line x1="{x0}" y1="{Y(y):.1f}" x2="{x0 + pw}" y2="{Y(y):.1f}" stroke="#eee"/>')
+            if i % columns == 0:
+                out.append(f'<text x="{x0 - 5}" y="{Y(y) + 4:.1f}" text-anchor="end" fill="#444">{y:.2f}</text>')
+            y += 0.25
+        for step in (0, steps // 2, steps):
+            anchor = 'start' if step == 0 else 'end' if step == steps else 'middle'
+            out.append(f'<text x="{X(step):.1f}" y="{y0 + ph + 13}" text-anchor="{anchor}" fill="#444">'
+                       f'{"step " if step == steps else ""}{step}</text>')
+        for v, colour in sorted({(vocab, '#444'), (shipped[1], '#999')}):
+            out.append(f'<line x1="{x0}" y1="{Y(math.log(v)):.1f}" x2="{x0 + pw}" y2="{Y(math.log(v)):.1f}" '
+                       f'stroke="{colour}" stroke-dasharray="5 4"/>')
+        for ls, colour, w in ((shipped[0], '#aaaaaa', 1.6), (losses, COLOURS[i % len(COLOURS)], 1.8)):
+            points = ' '.join(f'{X(window + k):.1f},{Y(y):.1f}' for k, y in enumerate(smooth(ls)))
+            out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{w}"/>')
     return '\n'.join(out + ['</svg>']) + '\n'
 
 
 def main():
-    words = sys.argv[1:]
-    if words[:1] == ['--source']:
-        chosen = [e for e in EXPERIMENTS if any(w in e[0] for w in words[1:])]
-        if len(chosen) != 1:
-            sys.exit(f'experiments: --source takes words that name one experiment, not {len(chosen)}')
-        print(edited(*chosen[0][1:]), end='')
+    args = sys.argv[1:]
+    if args[:1] in (['-h'], ['--help']):
+        print(__doc__.strip() + '\n\nThe experiments: ' + ', '.join(NAMES))
         return
-    chosen = [e for e in EXPERIMENTS if not words or any(w in e[0] for w in words)]
+    if args[:1] == ['--list']:
+        for name, change, _, _ in EXPERIMENTS:
+            print(f'{name:16} {change}')
+        return
+    if args[:1] == ['--source']:
+        chosen = choose(args[1:])
+        if len(chosen) != 1:
+            sys.exit(f'experiments: --source takes the name of one experiment, not {len(chosen)}')
+        print(text_of(*chosen[0][2:]), end='')
+        return
+    for a in args:
+        if a.startswith('-'):
+            sys.exit(f'experiments: no option {a}; --help says what it takes')
+    chosen = choose(args) if args else EXPERIMENTS
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, '
           f'{platform.python_implementation()} {platform.python_version()}, one run at a time\n')
     print('| change (the rest as shipped) | mean loss, last 100 steps | run time | first samples |')
     print('| --- | --- | --- | --- |', flush=True)
-    curves = []
-    for change, settings, edits in chosen:
-        print(f'experiments: {change}...', file=sys.stderr, flush=True)
-        loss, wall, names, losses, vocab, gradient_log = run(settings, edits)
+    results = {}
+    for name, change, settings, diff in chosen:
+        print(f'experiments: {name}...', file=sys.stderr, flush=True)
+        results[name] = loss, wall, names, losses, vocab, extra = run(settings, diff)
         print(f'| {change} | {loss:.4f} | {seconds(wall)} | {", ".join(names)} |', flush=True)
-        if gradient_log:  # README.md quotes it: to stderr, so that stdout stays the table
-            print('\n'.join(gradient_log), file=sys.stderr, flush=True)
-        if all(losses != seen for _, seen, _ in curves):  # trains differently from every run before it
-            curves.append((re.split(r':| \(', change.replace('`', ''))[0], losses, vocab))
-    if words:
+        if extra:  # README.md quotes them: to stderr, so that stdout stays the table
+            print('\n'.join(extra), file=sys.stderr, flush=True)
+    if args:
         print('experiments: only some of them ran, so loss_curves.svg is left as it was', file=sys.stderr)
         return
+    shipped = results['shipped'][3], results['shipped'][4]
+    curves = [(re.split(r':| \(', change.replace('`', ''))[0], results[name][3], results[name][4])
+              for name, change, _, _ in EXPERIMENTS if results[name][3] != shipped[0]]  # trains differently
     with open(CURVES, 'w', encoding='utf-8') as f:
-        f.write(svg(curves, f'Loss while training, as each experiment changes it '
-                            f'({time.strftime("%Y-%m-%d")}, on input.txt)'))
+        f.write(svg(shipped, curves, f'How each experiment changes training, on input.txt '
+                                     f'({time.strftime("%Y-%m-%d")})'))
     print(f'experiments: wrote {CURVES}', file=sys.stderr)
 
 

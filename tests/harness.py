@@ -1,18 +1,23 @@
 """How the tests reach the real microgpt.py without running its 500 steps.
 
 microgpt.py is a script, not a module, so the tests use two handles it keeps on purpose:
-- Settings: every setting is one `name = value` line at the left margin of its first cell.
-  `source(num_steps=20)` is the real file's text with those lines replaced.
+- Settings: every setting is a `name = value` line at the left margin of its first cell (Adam's four
+  share one: `learning_rate, beta1, beta2, eps_adam = ...`). `source(num_steps=20)` is the real
+  file's text with those lines (or that one value) replaced.
 - Cells: `# %%` lines split the file into notebook cells. `load(...)` executes the cells in order,
   up to and including the one named, in a fresh namespace, and returns that namespace, so tests
   can call `Value`, `gpt`, `softmax`... as the file defines them.
 `run(...)` runs the (re-set) file as a real program in a temporary folder with its own input.txt.
+Each of these takes `experiment='NAME'`: then the file is microgpt.py with tests/experiments/NAME.diff
+applied (by `patched`, which applies a diff as strictly as `git apply` does: every line of context
+must be where the diff says).
 """
-import contextlib, gc, glob, io, os, re, shutil, subprocess, sys, tempfile
+import contextlib, gc, glob, io, math, os, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
 TORCH_SCRIPT = os.path.join(ROOT, 'tests', 'microgpt_torch.py')  # the same model in PyTorch
+EXPERIMENTS = os.path.join(ROOT, 'tests', 'experiments')  # NAME.diff: a change to microgpt.py
 
 # A small dataset: quick to train on, with names longer and shorter than block_size (8).
 SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah', 'oliver', 'elijah',
@@ -32,21 +37,82 @@ def paused_gc():
         gc.enable()
 
 
-def source(script=SCRIPT, **settings):
-    """The text of microgpt.py (or another script) with the named settings set to new values (repr'd)."""
-    return source_with({name: repr(value) for name, value in settings.items()}, script)
+def experiment_names():
+    return sorted(name[:-len('.diff')] for name in os.listdir(EXPERIMENTS) if name.endswith('.diff'))
 
 
-def source_with(settings, script=SCRIPT):
-    """The text of microgpt.py (or another script) with each setting's line made `name = code`, for a
-    {name: code} dict."""
-    with open(script, encoding='utf-8') as f:
-        text = f.read()
-    for name, code in settings.items():
-        text, n = re.subn(rf'(?m)^{re.escape(name)}\s*=.*$', lambda m: f'{name} = {code}', text)
+def patched(experiment, text=None):
+    """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied. Strict, as `git apply`
+    is: each hunk must find its context and removed lines exactly at the line it names, or this raises
+    ValueError naming the hunk."""
+    if text is None:
+        with open(SCRIPT, encoding='utf-8') as f:
+            text = f.read()
+    with open(os.path.join(EXPERIMENTS, experiment + '.diff'), encoding='utf-8') as f:
+        diff = f.read().split('\n')
+    lines, out, at = text.split('\n'), [], 0  # `at`: the next line of `lines` not yet copied
+    i = next(k for k, line in enumerate(diff) if line.startswith('--- ')) + 2  # after ---/+++
+    while i < len(diff) and diff[i].startswith('@@'):
+        start, count = (int(n) for n in re.match(r'@@ -(\d+)(?:,(\d+))? ', diff[i]).groups(default='1'))
+        start = start - 1 if count else start  # 0-based index of the hunk's first old line
+        if start < at:
+            raise ValueError(f'{experiment}.diff: hunk {diff[i]} overlaps the one before it')
+        out += lines[at:start]
+        at, i = start, i + 1
+        while i < len(diff) and diff[i][:1] in (' ', '-', '+', '\\'):
+            kind, line = diff[i][:1], diff[i][1:]
+            if kind in ' -':
+                if at >= len(lines) or lines[at] != line:
+                    raise ValueError(f'{experiment}.diff does not apply: line {at + 1} of microgpt.py is '
+                                     f'{lines[at] if at < len(lines) else "past the end"!r}, not {line!r}')
+                at += 1
+            if kind in ' +':
+                out.append(line)
+            i += 1
+    return '\n'.join(out + lines[at:])
+
+
+def source(script=SCRIPT, experiment=None, **settings):
+    """The text of microgpt.py (or another script, or microgpt.py with an experiment applied) with the
+    named settings set to new values (repr'd)."""
+    return source_with({name: code(value) for name, value in settings.items()}, script, experiment)
+
+
+def code(value):
+    """Python source for a setting's value: its repr, but float('nan') and float('inf') spelled out."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float('{value}')"
+    return repr(value)
+
+
+def source_with(settings, script=SCRIPT, experiment=None):
+    """The text of microgpt.py (or another script, or an experiment) with each setting's line made
+    `name = code`, for a {name: code} dict."""
+    if experiment:
+        text = patched(experiment)
+    else:
+        with open(script, encoding='utf-8') as f:
+            text = f.read()
+    for name, value in settings.items():
+        text, n = re.subn(rf'(?m)^{re.escape(name)}\s*=.*$', lambda m: f'{name} = {value}', text)
+        if n == 0:  # one of several set on one line: `learning_rate, beta1, beta2, eps_adam = ...`
+            text, n = re.subn(rf'(?m)^((?:\w+, )*){re.escape(name)}((?:, \w+)*) = (.*?)(\s+#.*)?$',
+                              lambda m: set_one(m, name, value), text)
+        if n == 0:  # a name set inside a block, as names_url is (once, so still unambiguous)
+            text, n = re.subn(rf'(?m)^(\s+){re.escape(name)} = .*$', lambda m: f'{m.group(1)}{name} = {value}', text)
         if n != 1:
             raise ValueError(f'microgpt.py has no single setting line for {name}')
     return text
+
+
+def set_one(m, name, value):
+    """The line `a, b, c = 1, 2, 3` matched by m, with `name`'s value made `value`."""
+    names = (m.group(1) + name + m.group(2)).split(', ')
+    values = m.group(3).split(', ')
+    if len(values) != len(names):
+        raise ValueError(f'cannot set {name} on the line {m.group(0)!r}')
+    values[names.index(name)] = value
+    return f"{', '.join(names)} = {', '.join(values)}{m.group(4) or ''}"
 
 
 def cells(text):
@@ -62,16 +128,17 @@ def cells(text):
     return out
 
 
-def load(upto, data=None, script=SCRIPT, **settings):
-    """Execute microgpt.py's (or another script's) cells through the one titled `upto`; return the
-    namespace. `data` (a list of lines) becomes the input file; settings are as for source()."""
+def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
+    """Execute microgpt.py's (or another script's, or an experiment's) cells through the one titled
+    `upto`; return the namespace. `data` (a list of lines) becomes the input file; settings are as for
+    source()."""
     with tempfile.TemporaryDirectory(prefix='microgpt-test-') as folder:
         if 'input_path' not in settings:  # only the data cell reads it; the folder can go after
             settings['input_path'] = os.path.join(folder, 'input.txt')
             with open(settings['input_path'], 'w', encoding='utf-8') as f:
                 f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
         chosen = []
-        for title, code in cells(source(script, **settings)):
+        for title, code in cells(source(script, experiment, **settings)):
             chosen.append(code)
             if title == upto:
                 break
@@ -84,25 +151,23 @@ def load(upto, data=None, script=SCRIPT, **settings):
 
 def execute_code(code, namespace, script=SCRIPT):
     """Execute cells' code in `namespace`, as a notebook does; return what it printed."""
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) as out:
-            exec(compile(code, script, 'exec'), namespace)
-    finally:
-        gc.enable()  # the training cell pauses the collector until the end of the file
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(compile(code, script, 'exec'), namespace)
     return out.getvalue()
 
 
-def run_cell(namespace, title):
-    """Execute microgpt.py's cell titled `title` (as shipped: its settings are the namespace's) in
-    `namespace`, after load(); return what it printed."""
-    return execute_code(dict(cells(source()))[title], namespace)
+def run_cell(namespace, title, experiment=None):
+    """Execute microgpt.py's (or an experiment's) cell titled `title` (as shipped: its settings are the
+    namespace's) in `namespace`, after load(); return what it printed."""
+    return execute_code(dict(cells(source(experiment=experiment)))[title], namespace)
 
 
-def prepare(folder, data=None, raw=None, script=SCRIPT, **settings):
-    """Write microgpt.py (or another script, under its own name; with settings changed, if any) into
-    `folder`, and input.txt from `data` (lines) or `raw` (bytes) unless both are None."""
+def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, **settings):
+    """Write microgpt.py (or another script, under its own name; or an experiment, as microgpt.py;
+    with settings changed, if any) into `folder`, and input.txt from `data` (lines) or `raw` (bytes)
+    unless both are None."""
     with open(os.path.join(folder, os.path.basename(script)), 'w', encoding='utf-8') as f:
-        f.write(source(script, **settings))
+        f.write(source(script, experiment, **settings))
     if data is not None:
         raw = ('\n'.join(data) + '\n').encode('utf-8')
     if raw is not None:
@@ -124,8 +189,8 @@ def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
                           text=True, encoding='utf-8', timeout=timeout)
 
 
-def run(folder, data=None, raw=None, python=None, script=SCRIPT, **settings):
-    prepare(folder, data, raw, script, **settings)
+def run(folder, data=None, raw=None, python=None, script=SCRIPT, experiment=None, **settings):
+    prepare(folder, data, raw, script, experiment, **settings)
     return execute(folder, script=os.path.basename(script), python=python)
 
 
@@ -164,10 +229,10 @@ def samples(stdout):
             if line.startswith('sample ')]
 
 
-# The interpreters the golden test (in CI) and tests/benchmark.py run on: every CPython from 3.9 up,
-# and PyPy. Each minor version is looked for under pyenv (~/.pyenv/versions/3.N.*/bin/python3, the
+# The interpreters the golden test (in CI) and tests/benchmark.py run on: every CPython from 3.6 up,
+# and PyPy. (microgpt.py runs on 3.6 and up: it needs f-strings; the tests need 3.9.) Each minor version is looked for under pyenv (~/.pyenv/versions/3.N.*/bin/python3, the
 # newest patch release) and then as python3.N on PATH; PyPy as pypy3 on PATH.
-WANTED = ['3.9', '3.10', '3.11', '3.12', '3.13']
+WANTED = ['3.6', '3.7', '3.8', '3.9', '3.10', '3.11', '3.12', '3.13']
 
 
 def pythons():
@@ -178,7 +243,7 @@ def pythons():
     found = {}
     for path in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python3')), key=version):
         major, minor = version(path)[:2]
-        if (major, minor) >= (3, 9):
+        if (major, minor) >= (3, 6):
             found[f'{major}.{minor}'] = path  # sorted, so the newest patch release wins
     for minor in WANTED:
         path = shutil.which(f'python{minor}')

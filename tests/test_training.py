@@ -1,6 +1,6 @@
 """Training as a whole: it learns, it is deterministic for a seed and only for that seed, each
-step's graph is freed when the step ends (no leak, no reference cycles), and the gradient log
-(grad_log_every) reports what training does without changing it."""
+step's graph is freed when the step ends (no leak, no reference cycles); and the gradient-log
+experiment (tests/experiments/gradient_log.diff) reports what training does without changing it."""
 import gc, math, os, tempfile, unittest
 
 import harness
@@ -15,7 +15,7 @@ class Training(unittest.TestCase):
     def test_it_learns(self):
         # (The golden run, test_golden.py, is the default settings' whole run.)
         with tempfile.TemporaryDirectory() as d:
-            p = harness.run(d, data=harness.SMALL_NAMES, num_steps=120, num_samples=1)
+            p = harness.run(d, data=harness.SMALL_NAMES, num_steps=120, num_samples=1, n_embd=8, n_head=2)
         self.assertEqual(p.returncode, 0, p.stderr)
         loss = harness.losses(p.stdout)
         first, last = sum(loss[:20]) / 20, sum(loss[-20:]) / 20
@@ -35,10 +35,11 @@ class Training(unittest.TestCase):
 
 
 class GradientLog(unittest.TestCase):
+    """microgpt.py with tests/experiments/gradient_log.diff applied."""
     def test_step_1_shows_the_zero_gradients_behind_the_zero_matrices(self):
         # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
         # matrices before them get exactly zero gradient (and no update), while lm_head's is not zero.
-        ns = harness.load('Training', num_steps=1, grad_log_every=100)
+        ns = harness.load('Training', experiment='gradient_log', num_steps=1, grad_log_every=100)
         log = harness.gradient_logs(ns['_stdout'])
         self.assertEqual(list(log), [1])
         self.assertEqual(list(log[1]), list(ns['state_dict']))
@@ -53,7 +54,7 @@ class GradientLog(unittest.TestCase):
         rms = lambda xs: math.sqrt(sum(x * x for x in xs) / len(xs))
         flat = lambda mat: [p.data for row in mat for p in row]
         before = harness.load('Parameters')['state_dict']  # the same draws: the weights at step 1
-        ns = harness.load('Training', num_steps=1, grad_log_every=1)
+        ns = harness.load('Training', experiment='gradient_log', num_steps=1, grad_log_every=1)
         weight, grad, ratio = harness.gradient_logs(ns['_stdout'])[1]['wte']
         old, new = flat(before['wte']), flat(ns['state_dict']['wte'])
         self.assertEqual(weight, float(f'{rms(old):.1e}'))
@@ -62,7 +63,11 @@ class GradientLog(unittest.TestCase):
 
     def test_it_reports_at_step_1_and_every_n_steps_and_changes_no_other_line(self):
         plain = harness.load('Inference', num_steps=5, n_embd=8, n_head=2)['_stdout']
-        logged = harness.load('Inference', num_steps=5, n_embd=8, n_head=2, grad_log_every=2)['_stdout']
+        logged = harness.load('Inference', experiment='gradient_log', num_steps=5, n_embd=8, n_head=2,
+                              grad_log_every=2)['_stdout']
+        off = harness.load('Inference', experiment='gradient_log', num_steps=5, n_embd=8, n_head=2,
+                           grad_log_every=0)['_stdout']
+        self.assertEqual(off, plain)
         self.assertEqual(list(harness.gradient_logs(logged)), [1, 2, 4])
         self.assertEqual(harness.gradient_logs(plain), {})
         self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')],

@@ -1,0 +1,307 @@
+"""The experiments, tests/experiments/*.diff: each applies cleanly to today's microgpt.py (as
+`git apply` and `patch -p1` apply it), says how to apply it, and the patched file does what the diff
+says it does. (The gradient log's tests are in test_training.py, save-and-load's in test_weights.py.)"""
+import math, os, random, re, shutil, subprocess, sys, tempfile, unittest
+
+import harness
+
+EXPECTED = ['dropout', 'final_revision', 'gradient_log', 'held_out', 'layernorm', 'prompt', 'relu',
+            'save_and_load']
+
+
+def step_lines(stdout):
+    return [line for line in stdout.splitlines() if line.startswith('step ')]
+
+
+class EveryDiff(unittest.TestCase):
+    def test_the_experiments_are_there(self):
+        self.assertEqual(harness.experiment_names(), EXPECTED)
+
+    def test_each_applies_to_microgpt_py_as_it_is_today(self):
+        for name in EXPECTED:
+            with self.subTest(name=name):
+                text = harness.patched(name)  # raises if any hunk's context is not where it says
+                self.assertNotEqual(text, harness.source())
+                compile(text, f'{name}.py', 'exec')
+
+    @unittest.skipIf(shutil.which('git') is None, 'git is not installed')
+    def test_git_apply_applies_each_and_makes_the_same_file(self):
+        for name in EXPECTED:
+            with self.subTest(name=name), tempfile.TemporaryDirectory() as d:
+                harness.prepare_shipped(d)
+                diff = os.path.join(harness.EXPERIMENTS, name + '.diff')
+                p = subprocess.run(['git', 'apply', diff], cwd=d, capture_output=True, text=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                with open(os.path.join(d, 'microgpt.py'), encoding='utf-8') as f:
+                    self.assertEqual(f.read(), harness.patched(name))
+
+    def test_a_diff_that_no_longer_fits_is_an_error_naming_the_line(self):
+        with self.assertRaisesRegex(ValueError, r'relu.diff does not apply: line \d+ of microgpt.py is'):
+            harness.patched('relu', harness.source().replace('xi.relu() ** 2', 'xi.relu() ** 3'))
+
+    def test_each_says_what_it_is_and_how_to_apply_and_undo_it(self):
+        for name in EXPECTED:
+            with self.subTest(name=name):
+                with open(os.path.join(harness.EXPERIMENTS, name + '.diff'), encoding='utf-8') as f:
+                    head = f.read().split('\n--- a/microgpt.py\n')[0]
+                self.assertTrue(head.startswith(f'{name}: '), head[:80])
+                for words in (f'git apply tests/experiments/{name}.diff', 'git checkout microgpt.py',
+                              f'python tests/experiments.py {name}'):
+                    self.assertIn(words, head)
+
+    def test_each_patched_file_keeps_to_100_characters_but_the_references_own_lines(self):
+        from test_program import REFERENCE_LONG_LINES
+        final_matrix = REFERENCE_LONG_LINES[1].replace('std=0.02', 'std=0.08')  # the final revision's
+        for name in EXPECTED:
+            with self.subTest(name=name):
+                long = [line for line in harness.patched(name).splitlines() if len(line) > 100]
+                self.assertLessEqual(set(long), set(REFERENCE_LONG_LINES) | {final_matrix})
+
+
+class TheScript(unittest.TestCase):
+    """tests/experiments.py, which runs them: what it takes, and a name it does not know."""
+
+    def script(self, *args):
+        return subprocess.run([sys.executable, os.path.join(harness.ROOT, 'tests', 'experiments.py'), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_help_says_how_and_names_every_experiment(self):
+        p = self.script('--help')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('python tests/experiments.py relu temperature', p.stdout)
+        for name in EXPECTED + ['shipped', 'temperature_0.2', 'functions']:
+            self.assertIn(name, p.stdout.split('The experiments: ')[1])
+
+    def test_a_name_that_matches_nothing_is_an_error_not_an_empty_table(self):
+        for args in (['relux'], ['relu', 'nosuch'], ['--sauce', 'relu']):
+            with self.subTest(args=args):
+                p = self.script(*args)
+                self.assertEqual(p.returncode, 1)
+                self.assertEqual(p.stdout, '')
+                self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+    def test_source_prints_the_patched_file(self):
+        p = self.script('--source', 'final_revision')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, harness.patched('final_revision'))
+
+
+class Prompt(unittest.TestCase):
+    def test_every_sample_starts_with_the_prompt_and_fits_in_block_size(self):
+        for prompt in ('ja', 'sebasti'):  # 'sebasti': the longest prompt that leaves room (block_size 8)
+            with self.subTest(prompt=prompt), tempfile.TemporaryDirectory() as d:
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment='prompt', num_steps=5, num_samples=30,
+                                temperature=1.5, prompt=prompt, n_embd=4, n_head=2)  # the prompt is sampling's
+                self.assertEqual(p.returncode, 0, p.stderr)
+                names = harness.samples(p.stdout)
+                self.assertEqual(len(names), 30)
+                for name in names:
+                    self.assertTrue(name.startswith(prompt), name)
+                    self.assertLessEqual(len(name), 8)
+                self.assertTrue(any(len(name) > len(prompt) for name in names))  # something was drawn
+
+    def test_the_prompt_changes_nothing_before_inference_and_no_prompt_changes_nothing(self):
+        outs = {}
+        for prompt in ('', 'ja'):
+            with tempfile.TemporaryDirectory() as d:
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment='prompt', num_steps=15, prompt=prompt,
+                                n_embd=4, n_head=2)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            outs[prompt] = p.stdout
+        with tempfile.TemporaryDirectory() as d:
+            plain = harness.run(d, data=harness.SMALL_NAMES, num_steps=15, n_embd=4, n_head=2).stdout
+        self.assertEqual(outs[''], plain)
+        before = lambda stdout: stdout.split('--- inference')[0]
+        self.assertEqual(before(outs['ja']), before(plain))
+        self.assertNotEqual(harness.samples(outs['ja']), harness.samples(plain))
+
+    def test_prompted_samples_are_drawn_from_the_model_after_the_prompt(self):
+        # At a temperature near 0, sampling is the argmax: after the prompt, the model's likeliest
+        # next characters, with the prompt read through the model first.
+        ns = harness.load('Inference', experiment='prompt', num_steps=30, temperature=1e-4, num_samples=3,
+                          prompt='ma', n_embd=8, n_head=2)
+        keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
+        tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in 'ma']
+        name = 'ma'
+        for pos_id in range(ns['block_size']):
+            logits = [l.data for l in ns['gpt'](tokens[pos_id], pos_id, keys, values)]
+            if pos_id < 2:
+                continue
+            best = logits.index(max(logits))
+            if best == ns['BOS']:
+                break
+            tokens.append(best)
+            name += ns['uchars'][best]
+        self.assertEqual(harness.samples(ns['_stdout']), [name] * 3)
+
+
+class Mistakes(unittest.TestCase):
+    """A setting an experiment adds, set wrong: one line, exit 1, before any work."""
+
+    def test_each_is_named_in_one_line(self):
+        for name, setting, value, expect in [
+                ('prompt', 'prompt', 'sebastia', "prompt must be text shorter than block_size (8), not 'sebastia'"),
+                ('prompt', 'prompt', 5, 'prompt must be text shorter than block_size (8), not 5'),
+                ('prompt', 'prompt', 'Zo!', "prompt has characters not in input.txt: ['!', 'Z']"),
+                ('gradient_log', 'grad_log_every', -1, 'grad_log_every must be a whole number, 0 for never, not -1'),
+                ('gradient_log', 'grad_log_every', 1.5, 'grad_log_every must be a whole number, 0 for never, not 1.5'),
+                ('dropout', 'dropout', 1.0, 'dropout must be at least 0 and below 1, not 1.0'),
+                ('dropout', 'dropout', '0.1', "dropout must be at least 0 and below 1, not '0.1'")]:
+            with self.subTest(setting=setting, value=value), tempfile.TemporaryDirectory() as d:
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment=name, **{setting: value})
+                self.assertEqual(p.returncode, 1, p.stdout)
+                self.assertEqual(p.stderr.strip(), f'microgpt: {expect}')
+                self.assertEqual(harness.losses(p.stdout), [])
+
+    def test_too_few_names_to_hold_some_out(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = harness.run(d, data=harness.SMALL_NAMES[:9], experiment='held_out')
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip(), 'microgpt: input.txt has too few names to hold some out: it needs 10 or more')
+
+
+class Relu(unittest.TestCase):
+    def test_the_mlp_uses_plain_relu_and_trains_differently(self):
+        ns = harness.load('Model', experiment='relu')
+        self.assertIn('x = [xi.relu() for xi in x]', harness.patched('relu'))
+        self.assertNotIn('relu() ** 2', harness.patched('relu'))
+        outs = []
+        for experiment in (None, 'relu'):
+            with tempfile.TemporaryDirectory() as d:
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment=experiment, num_steps=5, num_samples=1)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            outs.append(harness.losses(p.stdout))
+        self.assertEqual(outs[0][0], outs[1][0])  # step 1: attn_wo and mlp_fc2 are zero, the MLP adds 0
+        self.assertNotEqual(outs[0], outs[1])
+        self.assertEqual(len(ns['params']), len(harness.load('Model')['params']))
+
+
+class FinalRevision(unittest.TestCase):
+    def test_its_seven_edits(self):
+        ns = harness.load('Parameters', experiment='final_revision')
+        self.assertEqual((ns['block_size'], ns['num_steps'], ns['beta1'], ns['beta2']), (16, 1000, 0.85, 0.99))
+        for name in ('layer0.attn_wo', 'layer0.mlp_fc2'):  # none at zero: std 0.08, as every matrix
+            self.assertTrue(all(p.data != 0 for row in ns['state_dict'][name] for p in row), name)
+        text = harness.patched('final_revision')
+        self.assertIn('x = [xi.relu() for xi in x]', text)
+        self.assertIn('lr_t = learning_rate * (1 - step / num_steps)', text)
+        # 0.08 where the default is 0.02: the first draw of wte, from the same seed, is 4 times as big
+        plain = harness.load('Parameters')
+        self.assertAlmostEqual(ns['state_dict']['wte'][0][0].data, 4 * plain['state_dict']['wte'][0][0].data)
+
+    def test_each_step_line_is_printed_over_the_last(self):
+        with tempfile.TemporaryDirectory() as d:
+            harness.prepare(d, data=harness.SMALL_NAMES, experiment='final_revision', num_steps=4, num_samples=2)
+            p = subprocess.run([sys.executable, 'microgpt.py'], cwd=d, capture_output=True)  # bytes: '\r' kept
+        self.assertEqual(p.returncode, 0, p.stderr)
+        stdout = p.stdout.decode('utf-8')
+        self.assertEqual(stdout.count('\r'), 4)
+        self.assertEqual(len(harness.losses(stdout.replace('\r', '\n'))), 4)
+
+
+class LayerNorm(unittest.TestCase):
+    ns = harness.load('Model', experiment='layernorm')
+
+    def test_it_centres_and_scales_then_applies_the_gain_and_bias(self):
+        Value, layernorm = self.ns['Value'], self.ns['layernorm']
+        xs = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3]
+        ones, zeros = [Value(1.0) for _ in xs], [Value(0.0) for _ in xs]
+        ys = [y.data for y in layernorm([Value(x) for x in xs], [ones, zeros])]
+        mean = sum(xs) / len(xs)
+        var = sum((x - mean) ** 2 for x in xs) / len(xs)
+        for x, y in zip(xs, ys):
+            self.assertAlmostEqual(y, (x - mean) / math.sqrt(var + 1e-5), delta=1e-12)
+        gains, biases = [Value(2.0) for _ in xs], [Value(0.5) for _ in xs]
+        zs = [z.data for z in layernorm([Value(x) for x in xs], [gains, biases])]
+        for y, z in zip(ys, zs):
+            self.assertAlmostEqual(z, 2 * y + 0.5, delta=1e-12)
+
+    def test_three_norms_each_with_a_gain_and_a_bias_and_the_same_draws(self):
+        sd, plain = self.ns['state_dict'], harness.load('Parameters')['state_dict']
+        self.assertEqual(list(sd)[len(plain):], ['ln_emb', 'layer0.ln_1', 'layer0.ln_2'])
+        for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):
+            self.assertEqual([[p.data for p in row] for row in sd[name]], [[1.0] * 16, [0.0] * 16])
+        for name, mat in plain.items():  # the random matrices are drawn exactly as before
+            self.assertEqual([[p.data for p in row] for row in sd[name]], [[p.data for p in row] for row in mat])
+        self.assertEqual(len(self.ns['params']), sum(len(row) for mat in plain.values() for row in mat) + 3 * 32)
+
+    def test_gains_and_biases_get_the_gradient_finite_differences_give(self):
+        ns = harness.load('Model', experiment='layernorm')
+        rng = random.Random(0)
+        for p in ns['params']:
+            p.data += rng.gauss(0, 0.3)  # no zero matrices, gains off 1, biases off 0
+        doc, h = 'alexander', 1e-6
+        with harness.paused_gc():
+            harness.doc_loss(ns, doc)[0].backward()
+            for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):
+                for row in ns['state_dict'][name]:
+                    p = row[3]
+                    old = p.data
+                    p.data = old + h
+                    up = harness.doc_loss(ns, doc)[0].data
+                    p.data = old - h
+                    down = harness.doc_loss(ns, doc)[0].data
+                    p.data = old
+                    fd = (up - down) / (2 * h)
+                    self.assertAlmostEqual(p.grad, fd, delta=1e-6 * max(1.0, abs(fd)), msg=name)
+                    self.assertNotEqual(p.grad, 0, name)
+
+
+class Dropout(unittest.TestCase):
+    def test_with_dropout_0_every_line_is_the_plain_files(self):
+        outs = []
+        for experiment in (None, 'dropout'):
+            with tempfile.TemporaryDirectory() as d:
+                settings = {'dropout': 0} if experiment else {}
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment=experiment, num_steps=5, n_embd=8,
+                                n_head=2, **settings)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            outs.append(p.stdout)
+        self.assertEqual(outs[0], outs[1])
+
+    def test_in_training_it_zeroes_about_that_share_and_scales_the_rest_and_not_after(self):
+        ns = harness.load('Model', experiment='dropout', dropout=0.25)
+        Value, drop = ns['Value'], ns['drop']
+        xs = [Value(1.0) for _ in range(4000)]
+        self.assertIs(drop(xs), xs)  # before training: every number as it is
+        ns['training'] = True
+        kept = [x.data for x in drop(xs)]
+        self.assertEqual(set(kept), {0.0, 1 / 0.75})
+        self.assertAlmostEqual(kept.count(0.0) / len(kept), 0.25, delta=0.03)
+
+    def test_it_changes_training_but_not_the_draws_of_the_data_or_of_sampling(self):
+        # Its own generator: after training, the main one is where the plain file's is, so sampling
+        # draws as it would have; and with dropout 0 the training is the plain file's, bit for bit.
+        ns = harness.load('Training', experiment='dropout', num_steps=10)
+        after_dropout = random.getstate()
+        self.assertFalse(ns['training'])
+        plain = harness.load('Training', num_steps=10)
+        self.assertEqual(random.getstate(), after_dropout)
+        self.assertEqual(ns['docs'], plain['docs'])
+        self.assertNotEqual(harness.losses(ns['_stdout'])[1:], harness.losses(plain['_stdout'])[1:])
+        none = harness.load('Training', experiment='dropout', num_steps=10, dropout=0.0)
+        self.assertEqual([p.data for p in none['params']], [p.data for p in plain['params']])
+
+
+class HeldOut(unittest.TestCase):
+    def test_names_never_trained_on_scored_every_100_steps_beside_the_last_trained_on(self):
+        narrow = dict(num_steps=100, n_embd=4, n_head=2)  # a narrow model: what is scored is the same
+        ns = harness.load('Model', experiment='held_out', **narrow)
+        out = harness.run_cell(ns, 'Training', 'held_out')
+        plain = harness.load('Training', **narrow)
+        self.assertEqual(len(ns['held_out']), len(harness.SMALL_NAMES) // 10)
+        self.assertEqual(sorted(ns['docs'] + ns['held_out']), sorted(plain['docs']))
+        trained_on = [ns['docs'][step % len(ns['docs'])] for step in range(100)]
+        self.assertFalse(set(trained_on) & set(ns['held_out']))
+        first = len(ns['docs'])  # until the training names wrap around, the same names in the same order
+        self.assertEqual(step_lines(out)[:first], step_lines(plain['_stdout'])[:first])
+        reports = re.findall(r'^  mean loss now: (\d\.\d{4}) on the last 100 names trained on, '
+                             r'(\d\.\d{4}) on 4 held-out names$', out, re.M)
+        self.assertEqual(len(reports), 1, out)
+        for names, printed in ((trained_on, reports[0][0]), (ns['held_out'], reports[0][1])):
+            mean = sum(harness.doc_loss(ns, name)[0].data for name in names) / len(names)
+            self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100 are the ones it scored
+
+
+if __name__ == '__main__':
+    unittest.main()
