@@ -70,15 +70,13 @@ class Value:
         self._local_grads = local_grads  # d(this)/d(child), one for each child
         self._visited = None             # marked by backward() as it walks the graph
 
-    def __add__(self, other):  # a plain number needs no Value of its own: speed, same arithmetic
-        if isinstance(other, Value):
-            return Value(self.data + other.data, (self, other), (1, 1))
-        return Value(self.data + other, (self,), (1,))
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data + other.data, (self, other), (1, 1))
 
     def __mul__(self, other):
-        if isinstance(other, Value):
-            return Value(self.data * other.data, (self, other), (other.data, self.data))
-        return Value(self.data * other, (self,), (other,))
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data * other.data, (self, other), (other.data, self.data))
 
     def __pow__(self, other): return Value(self.data**other, (self,), (other * self.data**(other-1),))
     def log(self): return Value(math.log(self.data), (self,), (1/self.data,))
