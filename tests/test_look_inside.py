@@ -1,0 +1,167 @@
+"""tests/look_inside.py's pictures show the model's own numbers: each is computed here again, from
+the trained state_dict, by other code, and compared with the numbers the SVG carries (data-value):
+attention rows sum to 1 and equal a hand computation of the same attention; each principal component
+satisfies its eigen-equation; the bars are the softmax of gpt's logits; the gradient picture's
+numbers are the gradient log's. Trained for a few steps of a narrow model: what is drawn is the same."""
+import math, os, re, subprocess, sys, tempfile, unittest
+
+import harness
+import look_inside
+
+
+def values(svg, **attributes):
+    """The data-value of every element with these data- attributes, in order."""
+    found = []
+    for tag in re.findall(r'<[^>]*data-value="[^"]*"[^>]*>', svg):
+        attrs = dict(re.findall(r'data-([a-z]+)="([^"]*)"', tag))
+        if all(attrs.get(k) == str(v) for k, v in attributes.items()):
+            found.append(attrs['value'])
+    return found
+
+
+class Pictures(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # The real cells, a narrow two-layer model on the small dataset: the gradient-log experiment
+        # applied, as look_inside.train() applies it.
+        cls.ns = harness.load('Training', experiment='gradient_log', num_steps=6, grad_log_every=1,
+                              n_embd=8, n_head=2, n_layer=2)
+        cls.logs = harness.gradient_logs(cls.ns['_stdout'])
+
+    def test_attention_rows_are_the_models_own(self):
+        ns, name = self.ns, 'emma'
+        maps, labels = look_inside.attention(ns, name)
+        self.assertEqual(labels, ['BOS', 'e', 'm', 'm', 'a'])
+        svg = look_inside.draw_attention(maps, labels, name, ns['n_layer'], ns['n_head'])
+        expected = hand_attention(ns, look_inside.tokens_of(ns, name))
+        for (li, h), rows in expected.items():
+            for t, row in enumerate(rows):
+                self.assertAlmostEqual(sum(row), 1.0, delta=1e-12)
+                drawn = [float(v) for v in values(svg, layer=li, head=h, row=t)]
+                self.assertEqual(len(drawn), t + 1)
+                for a, b in zip(drawn, row):
+                    self.assertAlmostEqual(a, b, delta=1e-12)
+
+    def test_each_principal_component_satisfies_its_eigen_equation(self):
+        for name in ('wte', 'wpe'):
+            rows = [[p.data for p in row] for row in self.ns['state_dict'][name]]
+            components, points = look_inside.principal_components(rows)
+            n, d = len(rows), len(rows[0])
+            mean = [sum(r[j] for r in rows) / n for j in range(d)]
+            cov = [[sum((r[i] - mean[i]) * (r[j] - mean[j]) for r in rows) / n for j in range(d)] for i in range(d)]
+            for lam, v in components:
+                self.assertAlmostEqual(sum(x * x for x in v), 1.0, delta=1e-12)
+                for i in range(d):
+                    self.assertAlmostEqual(sum(cov[i][j] * v[j] for j in range(d)), lam * v[i], delta=1e-9)
+            self.assertGreaterEqual(components[0][0], components[1][0])
+            self.assertAlmostEqual(sum(a * b for a, b in zip(components[0][1], components[1][1])), 0, delta=1e-9)
+            labels = [str(i) for i in range(n)]
+            svg = look_inside.draw_embeddings(points, labels, points)
+            drawn = [tuple(map(float, v.split())) for v in values(svg, kind='wte')]
+            for (a, b), (x, y) in zip(drawn, points):
+                self.assertEqual((a, b), (x, y))
+            centred = [[r[j] - mean[j] for j in range(d)] for r in rows]
+            for c, (x, y) in zip(centred, points):  # each point is its row's projection
+                self.assertAlmostEqual(x, sum(a * b for a, b in zip(c, components[0][1])), delta=1e-12)
+
+    def test_the_bars_are_the_softmax_of_gpts_logits(self):
+        ns = self.ns
+        for beginning, temperature in (('', 1.0), ('e', 1.0), ('em', 0.5)):
+            probs = look_inside.next_char(ns, beginning, temperature)
+            keys, values_ = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
+            tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in beginning]
+            for pos_id, token_id in enumerate(tokens):
+                logits = [l.data for l in ns['gpt'](token_id, pos_id, keys, values_)]
+            exps = [math.exp((l - max(logits)) / temperature) for l in logits]
+            for a, b in zip(probs, exps):
+                self.assertAlmostEqual(a, b / sum(exps), delta=1e-12)
+        labels = [look_inside.label(ns, t) for t in range(ns['vocab_size'])]
+        p1, pt = look_inside.next_char(ns, 'e', 1.0), look_inside.next_char(ns, 'e', 0.5)
+        svg = look_inside.draw_next_char([('e', p1, pt)], labels, 0.5)
+        self.assertEqual([float(v) for v in values(svg, row=0, kind='t1')], p1)
+        self.assertEqual([float(v) for v in values(svg, row=0, kind='tT')], pt)
+
+    def test_the_learning_picture_draws_the_gradient_logs_numbers_and_step_1s_zeros(self):
+        svg = look_inside.draw_learning(self.logs)
+        self.assertEqual(sorted(self.logs), [1, 2, 3, 4, 5, 6])
+        for matrix in self.logs[1]:
+            for column in (1, 2):
+                drawn = values(svg, matrix=matrix, column=column)[0].split()
+                self.assertEqual(drawn, [f'{s}:{self.logs[s][matrix][column]!r}' for s in range(1, 7)])
+        self.assertEqual(self.logs[1]['layer0.attn_wq'][1], 0.0)  # drawn as a mark at the bottom
+        self.assertIn('×', svg)
+
+
+class TheScript(unittest.TestCase):
+    def script(self, *args, cwd=None):
+        return subprocess.run([sys.executable, os.path.join(harness.ROOT, 'tests', 'look_inside.py'), *args],
+                              capture_output=True, text=True, timeout=300, cwd=cwd)
+
+    def test_help_says_what_it_takes(self):
+        p = self.script('--help')
+        self.assertEqual(p.returncode, 0)
+        for words in ('--name', 'attention.svg', 'embeddings.svg', 'next_char.svg', 'learning.svg'):
+            self.assertIn(words, p.stdout)
+
+    def test_a_name_with_a_character_the_data_lacks_is_one_line_before_training(self):
+        p = self.script('--name', 'Zoë!')
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip(), "look_inside: 'Zoë!' has characters that input.txt lacks: '!Zë'")
+        self.assertNotIn('training', p.stderr)
+
+    def test_it_trains_microgpt_py_as_it_is_and_draws_every_picture(self):
+        # The real script on a copy of the repository's two files, cut to a few steps.
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, 'tests'))
+            for f in ('harness.py', 'look_inside.py'):
+                with open(os.path.join(harness.ROOT, 'tests', f), encoding='utf-8') as src, \
+                        open(os.path.join(d, 'tests', f), 'w', encoding='utf-8') as dst:
+                    dst.write(src.read())
+            os.mkdir(os.path.join(d, 'tests', 'experiments'))
+            with open(os.path.join(harness.EXPERIMENTS, 'gradient_log.diff'), encoding='utf-8') as src, \
+                    open(os.path.join(d, 'tests', 'experiments', 'gradient_log.diff'), 'w', encoding='utf-8') as dst:
+                dst.write(src.read())
+            harness.prepare(d, data=harness.SMALL_NAMES, num_steps=3, n_embd=8, n_head=2)
+            p = subprocess.run([sys.executable, os.path.join(d, 'tests', 'look_inside.py'), '--name', 'ava'],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn('look_inside: training, step    3 /    3', p.stderr)
+            for f in ('attention.svg', 'embeddings.svg', 'next_char.svg', 'learning.svg'):
+                with open(os.path.join(d, 'tests', f), encoding='utf-8') as svg:
+                    self.assertTrue(svg.read().startswith('<svg '), f)
+
+
+def hand_attention(ns, tokens):
+    """Each layer's and head's attention weights for these tokens, computed from the state_dict's
+    numbers in plain floats, the way gpt's attention is defined (not by calling gpt)."""
+    sd, n_layer, n_head, n_embd = ns['state_dict'], ns['n_layer'], ns['n_head'], ns['n_embd']
+    hd = n_embd // n_head
+    W = lambda name: [[p.data for p in row] for row in sd[name]]
+    lin = lambda x, w: [sum(a * b for a, b in zip(row, x)) for row in w]
+    norm = lambda x: [v / math.sqrt(sum(u * u for u in x) / len(x) + 1e-5) for v in x]
+    out = {(li, h): [] for li in range(n_layer) for h in range(n_head)}
+    keys, vals = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+    for pos, tok in enumerate(tokens):
+        x = norm([a + b for a, b in zip(W('wte')[tok], W('wpe')[pos])])
+        for li in range(n_layer):
+            res, xn = x, norm(x)
+            q, k, v = (lin(xn, W(f'layer{li}.attn_w{c}')) for c in 'qkv')
+            keys[li].append(k)
+            vals[li].append(v)
+            att = []
+            for h in range(n_head):
+                s = slice(h * hd, (h + 1) * hd)
+                logits = [sum(a * b for a, b in zip(q[s], kk[s])) / hd ** 0.5 for kk in keys[li]]
+                e = [math.exp(l - max(logits)) for l in logits]
+                w = [a / sum(e) for a in e]
+                out[li, h].append(w)
+                att += [sum(w[t] * vals[li][t][s][j] for t in range(len(w))) for j in range(hd)]
+            x = [a + b for a, b in zip(lin(att, W(f'layer{li}.attn_wo')), res)]
+            res = x
+            hidden = [max(0.0, a) ** 2 for a in lin(norm(x), W(f'layer{li}.mlp_fc1'))]
+            x = [a + b for a, b in zip(lin(hidden, W(f'layer{li}.mlp_fc2')), res)]
+    return out
+
+
+if __name__ == '__main__':
+    unittest.main()
