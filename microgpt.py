@@ -15,11 +15,12 @@ temperature = 0.5          # sampling: below 1 picks likelier characters, above 
 num_samples = 20           # how many names to make up
 
 check = lambda ok, problem: ok or sys.exit(f"microgpt: {problem}")  # one line, not a traceback
-for group, ok, must in [  # type(), not isinstance(): True is an int to Python, but not a setting
+real = (int, float)  # checked with type(), not isinstance(): True is an int to Python
+for group, ok, must in [
     ('n_embd n_head n_layer block_size num_steps num_samples', lambda x: type(x) is int and x > 0,
      'a whole number above 0'), ('seed', lambda x: type(x) is int, 'a whole number'),
-    ('learning_rate eps_adam temperature', lambda x: type(x) in (int, float) and x > 0, 'above 0'),
-    ('beta1 beta2', lambda x: type(x) in (int, float) and 0 <= x < 1, 'at least 0 and below 1'),
+    ('learning_rate eps_adam temperature', lambda x: type(x) in real and x > 0, 'a number above 0'),
+    ('beta1 beta2', lambda x: type(x) in real and 0 <= x < 1, 'a number at least 0 and below 1'),
     ('input_path', lambda x: type(x) is str and x != '', 'the name of a file')]:
     for name in group.split():
         check(ok(globals()[name]), f"{name} must be {must}, not {globals()[name]!r}")
