@@ -220,7 +220,7 @@ try:
             break
 except (ArithmeticError, ValueError):  # log of a probability of exactly 0, a number too big to hold
     check(False, f"training diverged at step {step+1}: lower learning_rate")
-finally:  # however the cell ends (in a notebook too), Ctrl-C and the collector are as they were
+finally:  # however the cell ends (in a notebook too): Ctrl-C as it was, the collector on again
     signal.signal(signal.SIGINT, previous_handler)
     gc.enable()
 recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
