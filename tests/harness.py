@@ -207,6 +207,17 @@ def doc_loss(ns, doc):
     return (1 / n) * sum(losses), all_logits, tokens[:n + 1]
 
 
+def finite_difference(ns, doc, p, h=1e-6):
+    """d(loss)/d(p) for one document by central differences, p's value put back afterwards."""
+    old = p.data
+    p.data = old + h
+    up = doc_loss(ns, doc)[0].data
+    p.data = old - h
+    down = doc_loss(ns, doc)[0].data
+    p.data = old
+    return (up - down) / (2 * h)
+
+
 def losses(stdout):
     return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines() if line.startswith('step ')]
 

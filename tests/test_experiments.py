@@ -230,19 +230,13 @@ class LayerNorm(unittest.TestCase):
         rng = random.Random(0)
         for p in ns['params']:
             p.data += rng.gauss(0, 0.3)  # no zero matrices, gains off 1, biases off 0
-        doc, h = 'alexander', 1e-6
+        doc = 'alexander'
         with harness.paused_gc():
             harness.doc_loss(ns, doc)[0].backward()
             for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):
                 for row in ns['state_dict'][name]:
                     p = row[3]
-                    old = p.data
-                    p.data = old + h
-                    up = harness.doc_loss(ns, doc)[0].data
-                    p.data = old - h
-                    down = harness.doc_loss(ns, doc)[0].data
-                    p.data = old
-                    fd = (up - down) / (2 * h)
+                    fd = harness.finite_difference(ns, doc, p)
                     self.assertAlmostEqual(p.grad, fd, delta=1e-6 * max(1.0, abs(fd)), msg=name)
                     self.assertNotEqual(p.grad, 0, name)
 

@@ -26,6 +26,17 @@ class InStep(unittest.TestCase):
         self.assertEqual({name: value for name, value in theirs.items() if name not in ('device', 'dtype')}, ours)
         self.assertEqual(theirs['device'], "'cpu'")
 
+    def test_the_same_checks_line_for_line(self):
+        # The twin keeps a copy of microgpt.py's setting checks (it must run on its own): the same
+        # lines, from the table of types to the last check, so that the messages cannot drift apart.
+        def checks(script):
+            lines = harness.source(script).splitlines()
+            start = lines.index('real = (int, float)  # checked with type(), not isinstance(): True is an int to Python')
+            end = next(i for i, line in enumerate(lines) if line.startswith('check(n_embd % n_head == 0'))
+            return lines[start:end + 1]
+        self.assertGreater(len(checks(harness.SCRIPT)), 5)
+        self.assertEqual(checks(harness.TORCH_SCRIPT), checks(harness.SCRIPT))
+
     def test_the_same_cells_in_the_same_order(self):
         titles = [title for title, _ in harness.cells(harness.source(harness.TORCH_SCRIPT))]
         self.assertEqual(titles, [title for title, _ in harness.cells(harness.source())])
