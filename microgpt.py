@@ -4,7 +4,6 @@ import gc, math, os, random, signal, sys
 # %% Settings
 # Everything you might change, in one place; each is checked before any work starts.
 input_path = 'input.txt'   # the dataset: one document (here, a name) per line, UTF-8
-seed = 42                  # the same seed gives the same run, byte for byte
 n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
@@ -12,42 +11,37 @@ block_size = 8             # longest context in tokens; longer names are cut sho
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
-num_samples = 20           # how many names to make up
 
-check = lambda ok, problem: ok or sys.exit(f"microgpt: {problem}")  # one line, not a traceback
-real = (int, float)  # checked with type(), not isinstance(): True is an int to Python
-for group, ok, must in [
-    ('n_embd n_head n_layer block_size num_steps num_samples', lambda x: type(x) is int and x > 0,
-     'a whole number above 0'), ('seed', lambda x: type(x) is int, 'a whole number'),
-    ('learning_rate eps_adam temperature', lambda x: type(x) in real and x > 0, 'a number above 0'),
-    ('beta1 beta2', lambda x: type(x) in real and 0 <= x < 1, 'a number at least 0 and below 1'),
-    ('input_path', lambda x: type(x) is str and x != '', 'the name of a file')]:
-    for name in group.split():
-        check(ok(globals()[name]), f"{name} must be {must}, not {globals()[name]!r}")
+def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
+    if not ok:
+        sys.exit(f"microgpt: {problem}")
+
+for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
+                ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
+    check(type(x) is int and x > 0, f"{name} must be a whole number above 0, not {x!r}")
+for name, x in [('learning_rate', learning_rate), ('eps_adam', eps_adam),
+                ('temperature', temperature)]:  # past these bounds, the arithmetic overflows
+    check(type(x) in (int, float) and 1e-100 <= x <= 1e100,
+          f"{name} must be a number from 1e-100 to 1e100, not {x!r}")
+for name, x in [('beta1', beta1), ('beta2', beta2)]:
+    check(type(x) in (int, float) and 0 <= x < 1, f"{name} must be >= 0 and < 1, not {x!r}")
+check(type(input_path) is str and input_path, f"input_path must name a file, not {input_path!r}")
 check(n_embd % n_head == 0, f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n_embd or n_layer")
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.
-random.seed(seed)
-if not os.path.exists(input_path):  # not beside this file (in a notebook elsewhere, say): fetch it
-    import urllib.request
-    names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
-    try:  # all of it read before a byte is written: a cut-off transfer leaves no file behind
-        downloaded = urllib.request.urlopen(names_url, timeout=30).read()
-        with open(f"{input_path}.{os.getpid()}.part", 'xb') as f:  # a new file, of this run's own
-            f.write(downloaded)
-        os.replace(f.name, input_path)  # whole, or not at all
-    except Exception as e:  # no network, a cut-off transfer, a folder we may not write in
-        check(False, f"{input_path} is missing, and downloading it failed ({e})")
-try:  # 'utf-8-sig': a byte-order mark (Notepad writes one) is not part of the first name
-    with open(input_path, 'rb') as f:
-        raw = f.read()
-    docs = [line.strip() for line in raw.decode('utf-8-sig').split('\n') if line.strip()]
-except OSError as e:
-    check(False, f"cannot read {input_path}: {e.strerror}")
-except UnicodeDecodeError as e:
-    line_no = raw.count(b'\n', 0, e.start) + 1
-    check(False, f"{input_path} is not UTF-8 text: byte {raw[e.start]:#04x} on line {line_no}")
+random.seed(42)  # the same seed gives the same run, byte for byte
+names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
+try:  # input_path is read from the folder you run from; only the shipped input.txt is downloaded
+    if input_path == 'input.txt' and not os.path.exists('input.txt'):
+        import urllib.request  # here, not at the top: a run with no download is spared its memory
+        urllib.request.urlretrieve(names_url, 'input.txt.download')  # a cut-off download raises,
+        os.replace('input.txt.download', 'input.txt')  # so only a whole one becomes input.txt
+    text = open(input_path, encoding='utf-8-sig').read()  # '-sig': a byte-order mark is no name
+    docs = [l.strip() for l in text.split('\n') if l.strip()]  # text mode reads \r\n and \r as \n
+except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
+    check(False, f"cannot read {input_path}: {e}")
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
@@ -62,14 +56,13 @@ print(f"vocab size: {vocab_size}")
 # %% Autograd
 # A number that remembers how it was made, so that backward() can find how the loss depends on it.
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')  # no dict each: faster
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no dict for each: faster
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the number itself, from the forward pass
         self.grad = 0                    # d(loss)/d(this number), from the backward pass
         self._children = children        # the Values it was computed from
         self._local_grads = local_grads  # d(this)/d(child), one for each child
-        self._visited = None             # marked by backward() as it walks the graph
 
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
@@ -93,16 +86,17 @@ class Value:
     def __repr__(self): return f"Value(data={self.data}, grad={self.grad})"
 
     def backward(self):
-        mark = object()  # new each call: marking nodes is faster than a set of them (on PyPy, much)
-        topo, stack, self._visited = [], [(self, iter(self._children))], mark
-        while stack:  # depth-first, each node after all it was made from, on a stack of our own:
-            v, children = stack[-1]  # no recursion, so no limit on the graph's depth
+        topo = []
+        visited = set()
+        stack = [(self, iter(self._children))]  # the reference's recursion, on a list: no limit
+        while stack:
+            v, children = stack[-1]
             for child in children:
-                if child._visited is not mark:
-                    child._visited = mark
+                if child not in visited:
+                    visited.add(child)
                     stack.append((child, iter(child._children)))
                     break
-            else:  # all of v's children are in topo: v is done, off the stack and into topo
+            else:  # every node v was made from is in topo: now v goes in
                 topo.append(stack.pop()[0])
         self.grad = 1  # then the chain rule, from the loss back to every parameter
         for v in reversed(topo):
@@ -178,12 +172,13 @@ def gpt(token_id, pos_id, keys, values):
 
 # %% Training
 # Learn, one name per step: its loss, backward() for every gradient, then Adam nudges each weight.
-m, v = [0.0] * len(params), [0.0] * len(params)  # Adam's running means of gradients, and squares
+m = [0.0] * len(params)  # Adam's running mean of each gradient
+v = [0.0] * len(params)  # and of each gradient's square
 loss_history, stop_requested = [], False
 
 def request_stop(signum, frame):  # Ctrl-C: finish the step, then sample; a second one quits now
     global stop_requested
-    check(not stop_requested, "stopped by a second Ctrl-C, before sampling")
+    check(not stop_requested, "stopped by a second Ctrl-C")
     stop_requested = True
 
 previous_handler = signal.signal(signal.SIGINT, request_stop)
@@ -200,9 +195,10 @@ try:
             token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
             logits = gpt(token_id, pos_id, keys, values)
             probs = softmax(logits)
-            losses.append(-probs[target_id].log())
+            check(probs[target_id].data > 0, f"loss diverged at step {step+1}: lower learning_rate")
+            loss_t = -probs[target_id].log()
+            losses.append(loss_t)
         loss = (1 / n) * sum(losses)  # the mean surprise at each next character
-        check(math.isfinite(loss.data), f"training diverged at step {step+1}: lower learning_rate")
         loss.backward()
         lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
         for i, p in enumerate(params):
@@ -214,31 +210,31 @@ try:
             p.grad = 0
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss_history.append(loss.data)
-        loss = losses = logits = probs = keys = values = None  # free the graph for reuse
-        if stop_requested:
-            print(f"stopped by Ctrl-C after step {step+1} of {num_steps}")
+        loss = losses = loss_t = logits = probs = keys = values = None  # free the graph for reuse
+        if stop_requested:  # Ctrl-C was pressed during this step
             break
-except (ArithmeticError, ValueError):  # log of a probability of exactly 0, a number too big to hold
-    check(False, f"training diverged at step {step+1}: lower learning_rate")
+    recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
+    print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
+          f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
 finally:  # however the cell ends (in a notebook too): Ctrl-C as it was, the collector on again
     signal.signal(signal.SIGINT, previous_handler)
     gc.enable()
-recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
-print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
-      f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
 
 # %% Inference
 # Make up new names: from BOS, draw each next character from the model's probabilities, until BOS.
 print("\n--- inference (new, hallucinated names) ---")
-for sample_idx in range(num_samples):
-    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
-    token_id = BOS
-    sample = []
-    for pos_id in range(block_size):
-        logits = gpt(token_id, pos_id, keys, values)
-        probs = softmax([l / temperature for l in logits])
-        token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
-        if token_id == BOS:
-            break
-        sample.append(uchars[token_id])
-    print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
+try:
+    for sample_idx in range(20):
+        keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+        token_id = BOS
+        sample = []
+        for pos_id in range(block_size):
+            logits = gpt(token_id, pos_id, keys, values)
+            probs = softmax([l / temperature for l in logits])
+            token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
+            if token_id == BOS:
+                break
+            sample.append(uchars[token_id])
+        print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
+except KeyboardInterrupt:  # Ctrl-C while sampling: the names so far stay, and one line says so
+    check(False, "stopped by Ctrl-C while sampling")

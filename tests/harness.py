@@ -16,7 +16,7 @@ import contextlib, gc, glob, io, math, os, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
-TORCH_SCRIPT = os.path.join(ROOT, 'tests', 'microgpt_torch.py')  # the same model in PyTorch
+TORCH_SCRIPT = os.path.join(ROOT, 'tests', 'twins', 'microgpt_torch.py')  # the same model in PyTorch
 EXPERIMENTS = os.path.join(ROOT, 'tests', 'experiments')  # NAME.diff: a change to microgpt.py
 
 # A small dataset: quick to train on, with names longer and shorter than block_size (8).
@@ -150,9 +150,13 @@ def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
 
 
 def execute_code(code, namespace, script=SCRIPT):
-    """Execute cells' code in `namespace`, as a notebook does; return what it printed."""
+    """Execute cells' code in `namespace`, as a notebook does; return what it printed (kept as
+    namespace['_printed'] too, for a cell that ends in an exception)."""
     with contextlib.redirect_stdout(io.StringIO()) as out:
-        exec(compile(code, script, 'exec'), namespace)
+        try:
+            exec(compile(code, script, 'exec'), namespace)
+        finally:
+            namespace['_printed'] = out.getvalue()
     return out.getvalue()
 
 
@@ -240,30 +244,23 @@ def samples(stdout):
             if line.startswith('sample ')]
 
 
-# The interpreters the golden test (in CI) and tests/benchmark.py run on: every CPython from 3.6 up,
-# and PyPy. (microgpt.py runs on 3.6 and up: it needs f-strings; the tests need 3.9.) Each minor version is looked for under pyenv (~/.pyenv/versions/3.N.*/bin/python3, the
-# newest patch release) and then as python3.N on PATH; PyPy as pypy3 on PATH.
-WANTED = ['3.6', '3.7', '3.8', '3.9', '3.10', '3.11', '3.12', '3.13']
+def seconds(s):
+    if s < 1:
+        return f'{s:.3f} s'
+    if s < 90:
+        return f'{s:.3g} s'
+    if s < 90 * 60:
+        return f'{s / 60:.1f} min'
+    return f'{s / 3600:.1f} h'
 
 
-def pythons():
-    """[(label, path or None)] for each CPython in WANTED (and any newer one found), then PyPy.
-    A None path means that interpreter is not on this machine."""
-    def version(path):  # '3.11.7' from ~/.pyenv/versions/3.11.7/bin/python3
-        return tuple(int(n) for n in re.findall(r'\d+', path.split(os.sep)[-3])[:3])
-    found = {}
-    for path in sorted(glob.glob(os.path.expanduser('~/.pyenv/versions/3.*/bin/python3')), key=version):
-        major, minor = version(path)[:2]
-        if (major, minor) >= (3, 6):
-            found[f'{major}.{minor}'] = path  # sorted, so the newest patch release wins
-    for minor in WANTED:
-        path = shutil.which(f'python{minor}')
-        if minor not in found and path and '.pyenv' not in path:  # pyenv's shims may not run
-            found[minor] = path
-    labels = WANTED + sorted(set(found) - set(WANTED), key=lambda v: tuple(map(int, v.split('.'))))
-    return [(f'cpython {minor}', found.get(minor)) for minor in labels] + [('pypy3', shutil.which('pypy3'))]
-
-
-if __name__ == '__main__' and sys.argv[1:] == ['pythons']:  # for .ci/run: one "label<TAB>path" a line
-    for label, path in pythons():
-        print(f'{label}\t{path or "-"}')
+def cpu():
+    """The CPU's model name, where the system says it."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

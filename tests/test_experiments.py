@@ -5,8 +5,8 @@ import math, os, random, re, shutil, subprocess, sys, tempfile, unittest
 
 import harness
 
-EXPECTED = ['dropout', 'final_revision', 'gradient_log', 'held_out', 'layernorm', 'prompt', 'relu',
-            'save_and_load']
+EXPECTED = harness.experiment_names()
+ALONE = 'final_revision'  # a whole other revision: it combines with none of the others
 
 
 def step_lines(stdout):
@@ -14,9 +14,6 @@ def step_lines(stdout):
 
 
 class EveryDiff(unittest.TestCase):
-    def test_the_experiments_are_there(self):
-        self.assertEqual(harness.experiment_names(), EXPECTED)
-
     def test_each_applies_to_microgpt_py_as_it_is_today(self):
         for name in EXPECTED:
             with self.subTest(name=name):
@@ -45,12 +42,12 @@ class EveryDiff(unittest.TestCase):
                 with open(os.path.join(harness.EXPERIMENTS, name + '.diff'), encoding='utf-8') as f:
                     head = f.read().split('\n--- a/microgpt.py\n')[0]
                 self.assertTrue(head.startswith(f'{name}: '), head[:80])
-                for words in (f'git apply tests/experiments/{name}.diff', 'git checkout microgpt.py',
-                              f'python tests/experiments.py {name}'):
+                for words in (f'git apply tests/experiments/{name}.diff', f'git apply -R tests/experiments/{name}.diff',
+                              f'python tests/experiments/experiments.py {name}'):
                     self.assertIn(words, head)
 
     def test_each_patched_file_keeps_to_100_characters_but_the_references_own_lines(self):
-        from test_program import REFERENCE_LONG_LINES
+        from test_settings_and_data import REFERENCE_LONG_LINES
         final_matrix = REFERENCE_LONG_LINES[1].replace('std=0.02', 'std=0.08')  # the final revision's
         for name in EXPECTED:
             with self.subTest(name=name):
@@ -58,17 +55,73 @@ class EveryDiff(unittest.TestCase):
                 self.assertLessEqual(set(long), set(REFERENCE_LONG_LINES) | {final_matrix})
 
 
+@unittest.skipIf(shutil.which('git') is None, 'git is not installed')
+class LivingWithEdits(unittest.TestCase):
+    """A learner edits the Settings, and applies more than one experiment: git apply as they would run it."""
+
+    def apply(self, text, *names, reverse=False):
+        """text with the diffs applied by git apply (or taken back, with reverse), or None if one fails."""
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+                f.write(text)
+            for name in names:
+                diff = os.path.join(harness.EXPERIMENTS, name + '.diff')
+                if subprocess.run(['git', 'apply', *(['-R'] if reverse else []), diff], cwd=d,
+                                  capture_output=True).returncode:
+                    return None
+            with open(os.path.join(d, 'microgpt.py'), encoding='utf-8') as f:
+                return f.read()
+
+    def test_each_applies_after_any_one_setting_is_changed(self):
+        text = harness.source()
+        settings = re.findall(r'(?m)^(\w+(?:, \w+)*) = (.+?)(?:\s+#.*)?$', dict(harness.cells(text))['Settings'])
+        self.assertGreater(len(settings), 5)
+        for names, value in settings:
+            line = re.search(rf'(?m)^{re.escape(names)} = .*$', text).group(0)
+            edited = text.replace(line, line.replace(value, value + ' + 0', 1), 1)  # a learner's value
+            for name in EXPECTED:
+                if name != ALONE:
+                    with self.subTest(setting=names, experiment=name):
+                        self.assertIsNotNone(self.apply(edited, name))
+
+    def test_every_two_apply_together_in_either_order_and_the_file_runs(self):
+        others = [name for name in EXPECTED if name != ALONE]
+        for i, a in enumerate(others):
+            for b in others[i + 1:]:
+                with self.subTest(pair=(a, b)):
+                    ab, ba = self.apply(harness.source(), a, b), self.apply(harness.source(), b, a)
+                    self.assertIsNotNone(ab)
+                    self.assertEqual(ab, ba)
+                    with tempfile.TemporaryDirectory() as d:
+                        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+                            f.write(re.sub(r"(?m)^(num_steps|n_embd|n_head) = \d+", lambda m: {
+                                'num_steps': 'num_steps = 2', 'n_embd': 'n_embd = 4', 'n_head': 'n_head = 2'}[m.group(1)], ab))
+                        with open(os.path.join(d, 'input.txt'), 'w', encoding='utf-8') as f:
+                            f.write('\n'.join(harness.SMALL_NAMES) + '\n')
+                        p = harness.execute(d)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertEqual(len(harness.samples(p.stdout)), 20)
+
+    def test_undo_restores_the_file_with_the_learners_own_edit_kept(self):
+        mine = harness.source().replace('temperature = 0.5', 'temperature = 0.8')
+        for name in EXPECTED:
+            with self.subTest(experiment=name):
+                applied = self.apply(mine if name != ALONE else harness.source(), name)
+                self.assertIsNotNone(applied)
+                self.assertEqual(self.apply(applied, name, reverse=True), mine if name != ALONE else harness.source())
+
+
 class TheScript(unittest.TestCase):
     """tests/experiments.py, which runs them: what it takes, and a name it does not know."""
 
     def script(self, *args):
-        return subprocess.run([sys.executable, os.path.join(harness.ROOT, 'tests', 'experiments.py'), *args],
+        return subprocess.run([sys.executable, os.path.join(harness.EXPERIMENTS, 'experiments.py'), *args],
                               capture_output=True, text=True, timeout=60)
 
     def test_help_says_how_and_names_every_experiment(self):
         p = self.script('--help')
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn('python tests/experiments.py relu temperature', p.stdout)
+        self.assertIn('python tests/experiments/experiments.py relu temperature', p.stdout)
         for name in EXPECTED + ['shipped', 'temperature_0.2', 'functions']:
             self.assertIn(name, p.stdout.split('The experiments: ')[1])
 
@@ -90,11 +143,11 @@ class Prompt(unittest.TestCase):
     def test_every_sample_starts_with_the_prompt_and_fits_in_block_size(self):
         for prompt in ('ja', 'sebasti'):  # 'sebasti': the longest prompt that leaves room (block_size 8)
             with self.subTest(prompt=prompt), tempfile.TemporaryDirectory() as d:
-                p = harness.run(d, data=harness.SMALL_NAMES, experiment='prompt', num_steps=5, num_samples=30,
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment='prompt', num_steps=5,
                                 temperature=1.5, prompt=prompt, n_embd=4, n_head=2)  # the prompt is sampling's
                 self.assertEqual(p.returncode, 0, p.stderr)
                 names = harness.samples(p.stdout)
-                self.assertEqual(len(names), 30)
+                self.assertEqual(len(names), 20)
                 for name in names:
                     self.assertTrue(name.startswith(prompt), name)
                     self.assertLessEqual(len(name), 8)
@@ -118,7 +171,7 @@ class Prompt(unittest.TestCase):
     def test_prompted_samples_are_drawn_from_the_model_after_the_prompt(self):
         # At a temperature near 0, sampling is the argmax: after the prompt, the model's likeliest
         # next characters, with the prompt read through the model first.
-        ns = harness.load('Inference', experiment='prompt', num_steps=30, temperature=1e-4, num_samples=3,
+        ns = harness.load('Inference', experiment='prompt', num_steps=30, temperature=1e-4,
                           prompt='ma', n_embd=8, n_head=2)
         keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
         tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in 'ma']
@@ -132,7 +185,7 @@ class Prompt(unittest.TestCase):
                 break
             tokens.append(best)
             name += ns['uchars'][best]
-        self.assertEqual(harness.samples(ns['_stdout']), [name] * 3)
+        self.assertEqual(harness.samples(ns['_stdout']), [name] * 20)
 
 
 class Mistakes(unittest.TestCase):
@@ -145,8 +198,8 @@ class Mistakes(unittest.TestCase):
                 ('prompt', 'prompt', 'Zo!', "prompt has characters not in input.txt: ['!', 'Z']"),
                 ('gradient_log', 'grad_log_every', -1, 'grad_log_every must be a whole number, 0 for never, not -1'),
                 ('gradient_log', 'grad_log_every', 1.5, 'grad_log_every must be a whole number, 0 for never, not 1.5'),
-                ('dropout', 'dropout', 1.0, 'dropout must be at least 0 and below 1, not 1.0'),
-                ('dropout', 'dropout', '0.1', "dropout must be at least 0 and below 1, not '0.1'")]:
+                ('dropout', 'dropout', 1.0, 'dropout must be >= 0 and < 1, not 1.0'),
+                ('dropout', 'dropout', '0.1', "dropout must be >= 0 and < 1, not '0.1'")]:
             with self.subTest(setting=setting, value=value), tempfile.TemporaryDirectory() as d:
                 p = harness.run(d, data=harness.SMALL_NAMES, experiment=name, **{setting: value})
                 self.assertEqual(p.returncode, 1, p.stdout)
@@ -168,7 +221,7 @@ class Relu(unittest.TestCase):
         outs = []
         for experiment in (None, 'relu'):
             with tempfile.TemporaryDirectory() as d:
-                p = harness.run(d, data=harness.SMALL_NAMES, experiment=experiment, num_steps=5, num_samples=1)
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment=experiment, num_steps=5)
             self.assertEqual(p.returncode, 0, p.stderr)
             outs.append(harness.losses(p.stdout))
         self.assertEqual(outs[0][0], outs[1][0])  # step 1: attn_wo and mlp_fc2 are zero, the MLP adds 0
@@ -191,7 +244,7 @@ class FinalRevision(unittest.TestCase):
 
     def test_each_step_line_is_printed_over_the_last(self):
         with tempfile.TemporaryDirectory() as d:
-            harness.prepare(d, data=harness.SMALL_NAMES, experiment='final_revision', num_steps=4, num_samples=2)
+            harness.prepare(d, data=harness.SMALL_NAMES, experiment='final_revision', num_steps=4)
             p = subprocess.run([sys.executable, 'microgpt.py'], cwd=d, capture_output=True)  # bytes: '\r' kept
         self.assertEqual(p.returncode, 0, p.stderr)
         stdout = p.stdout.decode('utf-8')

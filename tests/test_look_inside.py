@@ -6,6 +6,7 @@ numbers are the gradient log's. Trained for a few steps of a narrow model: what 
 import math, os, re, subprocess, sys, tempfile, unittest
 
 import harness
+sys.path.insert(0, os.path.join(harness.ROOT, 'tests', 'look_inside'))
 import look_inside
 
 
@@ -94,7 +95,7 @@ class Pictures(unittest.TestCase):
 
 class TheScript(unittest.TestCase):
     def script(self, *args, cwd=None):
-        return subprocess.run([sys.executable, os.path.join(harness.ROOT, 'tests', 'look_inside.py'), *args],
+        return subprocess.run([sys.executable, os.path.join(harness.ROOT, 'tests', 'look_inside', 'look_inside.py'), *args],
                               capture_output=True, text=True, timeout=300, cwd=cwd)
 
     def test_help_says_what_it_takes(self):
@@ -112,23 +113,27 @@ class TheScript(unittest.TestCase):
     def test_it_trains_microgpt_py_as_it_is_and_draws_every_picture(self):
         # The real script on a copy of the repository's two files, cut to a few steps.
         with tempfile.TemporaryDirectory() as d:
-            os.mkdir(os.path.join(d, 'tests'))
-            for f in ('harness.py', 'look_inside.py'):
+            for f in ('harness.py', os.path.join('look_inside', 'look_inside.py'), os.path.join('experiments', 'gradient_log.diff')):
+                os.makedirs(os.path.dirname(os.path.join(d, 'tests', f)), exist_ok=True)
                 with open(os.path.join(harness.ROOT, 'tests', f), encoding='utf-8') as src, \
                         open(os.path.join(d, 'tests', f), 'w', encoding='utf-8') as dst:
                     dst.write(src.read())
-            os.mkdir(os.path.join(d, 'tests', 'experiments'))
-            with open(os.path.join(harness.EXPERIMENTS, 'gradient_log.diff'), encoding='utf-8') as src, \
-                    open(os.path.join(d, 'tests', 'experiments', 'gradient_log.diff'), 'w', encoding='utf-8') as dst:
-                dst.write(src.read())
             harness.prepare(d, data=harness.SMALL_NAMES, num_steps=3, n_embd=8, n_head=2)
-            p = subprocess.run([sys.executable, os.path.join(d, 'tests', 'look_inside.py'), '--name', 'ava'],
+            p = subprocess.run([sys.executable, os.path.join(d, 'tests', 'look_inside', 'look_inside.py'), '--name', 'ava'],
                                capture_output=True, text=True, timeout=300)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn('look_inside: training, step    3 /    3', p.stderr)
-            for f in ('attention.svg', 'embeddings.svg', 'next_char.svg', 'learning.svg'):
-                with open(os.path.join(d, 'tests', f), encoding='utf-8') as svg:
-                    self.assertTrue(svg.read().startswith('<svg '), f)
+            self.assertEqual(sorted(os.listdir(os.path.join(d, 'tests', 'look_inside'))), ['look_inside.py', 'out'])  # nothing tracked
+            out = os.path.join(d, 'tests', 'look_inside', 'out')
+            self.assertIn(f'wrote {os.path.join(out, "attention.svg")}', p.stderr)
+            with open(os.path.join(out, 'attention.svg'), encoding='utf-8') as f:
+                attention = f.read()
+            self.assertEqual(len(values(attention, layer=0, head=0)), 1 + 2 + 3 + 4)  # BOS a v a: one row each
+            with open(os.path.join(out, 'learning.svg'), encoding='utf-8') as f:
+                self.assertEqual(values(f.read(), matrix='wte', column=1)[0].count(':'), 3)  # steps 1 to 3
+            for f in ('embeddings.svg', 'next_char.svg'):
+                with open(os.path.join(out, f), encoding='utf-8') as svg:
+                    self.assertIn('data-value=', svg.read(), f)
 
 
 def hand_attention(ns, tokens):

@@ -184,7 +184,7 @@ def matrix(mat):
 
 class Sampling(unittest.TestCase):
     def test_temperature_near_zero_approaches_the_argmax(self):
-        ns = harness.load('Inference', num_steps=30, temperature=1e-4, num_samples=5, n_embd=8, n_head=2)
+        ns = harness.load('Inference', num_steps=30, temperature=1e-4, n_embd=8, n_head=2)
         greedy, token_id = [], ns['BOS']
         keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
         for pos_id in range(ns['block_size']):
@@ -193,13 +193,13 @@ class Sampling(unittest.TestCase):
             if token_id == ns['BOS']:
                 break
             greedy.append(ns['uchars'][token_id])
-        self.assertEqual(harness.samples(ns['_stdout']), [''.join(greedy)] * 5)
+        self.assertEqual(harness.samples(ns['_stdout']), [''.join(greedy)] * 20)
 
     def test_samples_are_short_enough_and_use_only_dataset_characters(self):
         # a high temperature, so that the model wanders as far as it can
-        ns = harness.load('Inference', num_steps=10, temperature=3.0, num_samples=60, n_embd=4, n_head=2)
+        ns = harness.load('Inference', num_steps=10, temperature=3.0, n_embd=4, n_head=2)
         names = harness.samples(ns['_stdout'])
-        self.assertEqual(len(names), 60)
+        self.assertEqual(len(names), 20)
         for name in names:
             self.assertLessEqual(len(name), ns['block_size'])
             self.assertLessEqual(set(name), set(ns['uchars']))

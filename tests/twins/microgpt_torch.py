@@ -2,14 +2,13 @@
 in seconds. Each cell does what the cell of the same name in microgpt.py does, on whole matrices at
 once. Run it from the repository root: python tests/microgpt_torch.py (README.md says how to install
 PyTorch)."""
-import math, random, sys, warnings
+import math, os, random, sys, warnings
 warnings.filterwarnings('ignore', message='Failed to initialize NumPy')  # PyTorch looks; we need none
 import torch
 
 # %% Settings
 # microgpt.py's settings, with the same defaults and the same checks, and two of PyTorch's own.
 input_path = 'input.txt'   # the dataset: one document (here, a name) per line, UTF-8
-seed = 42                  # the same seed gives the same run, byte for byte
 n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
@@ -17,35 +16,40 @@ block_size = 8             # longest context in tokens; longer names are cut sho
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
-num_samples = 20           # how many names to make up
 device = 'cpu'             # 'cuda' or 'mps' where the machine has one
 dtype = torch.float64      # float64 prints microgpt.py's lines; float32 is faster, but its lines may differ
 
-check = lambda ok, problem: ok or sys.exit(f"microgpt: {problem}")  # microgpt.py's checks and messages
-real = (int, float)  # checked with type(), not isinstance(): True is an int to Python
-for group, ok, must in [
-    ('n_embd n_head n_layer block_size num_steps num_samples', lambda x: type(x) is int and x > 0,
-     'a whole number above 0'), ('seed', lambda x: type(x) is int, 'a whole number'),
-    ('learning_rate eps_adam temperature', lambda x: type(x) in real and x > 0, 'a number above 0'),
-    ('beta1 beta2', lambda x: type(x) in real and 0 <= x < 1, 'a number at least 0 and below 1'),
-    ('input_path', lambda x: type(x) is str and x != '', 'the name of a file')]:
-    for name in group.split():
-        check(ok(globals()[name]), f"{name} must be {must}, not {globals()[name]!r}")
+def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
+    if not ok:
+        sys.exit(f"microgpt: {problem}")
+
+for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
+                ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
+    check(type(x) is int and x > 0, f"{name} must be a whole number above 0, not {x!r}")
+for name, x in [('learning_rate', learning_rate), ('eps_adam', eps_adam),
+                ('temperature', temperature)]:  # past these bounds, the arithmetic overflows
+    check(type(x) in (int, float) and 1e-100 <= x <= 1e100,
+          f"{name} must be a number from 1e-100 to 1e100, not {x!r}")
+for name, x in [('beta1', beta1), ('beta2', beta2)]:
+    check(type(x) in (int, float) and 0 <= x < 1, f"{name} must be >= 0 and < 1, not {x!r}")
+check(type(input_path) is str and input_path, f"input_path must name a file, not {input_path!r}")
 check(n_embd % n_head == 0, f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n_embd or n_layer")
+check(dtype in (torch.float64, torch.float32), f"dtype must be torch.float64 or torch.float32, not {dtype!r}")
+try:
+    torch.zeros(1, device=device)
+except (RuntimeError, AssertionError) as e:  # not a device name, or not one this PyTorch was built for
+    check(False, f"device {device!r} cannot be used: {str(e).splitlines()[0]}")
 torch.set_num_threads(1)  # matrices this small gain nothing from more, and lose when the CPU is busy
 
 # %% Data
-# The same documents in the same shuffled order (no download here: a missing file is named).
-random.seed(seed)
-try:  # 'utf-8-sig': a byte-order mark (Notepad writes one) is not part of the first name
-    with open(input_path, 'rb') as f:
-        raw = f.read()
-    docs = [line.strip() for line in raw.decode('utf-8-sig').split('\n') if line.strip()]
-except OSError as e:
-    check(False, f"cannot read {input_path}: {e.strerror}")
-except UnicodeDecodeError as e:
-    line_no = raw.count(b'\n', 0, e.start) + 1
-    check(False, f"{input_path} is not UTF-8 text: byte {raw[e.start]:#04x} on line {line_no}")
+# The same documents in the same shuffled order.
+random.seed(42)  # the same seed gives the same run, byte for byte
+try:  # input_path is read from the folder you run from (no download here)
+    text = open(input_path, encoding='utf-8-sig').read()  # '-sig': a byte-order mark is no name
+    docs = [l.strip() for l in text.split('\n') if l.strip()]  # text mode reads \r\n and \r as \n
+except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
+    check(False, f"cannot read {input_path}: {e}")
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
@@ -124,7 +128,7 @@ for step in range(num_steps):
     probs = torch.softmax(gpt(tokens[:n]), dim=-1)
     losses = -probs[torch.arange(n), tokens[1:n + 1]].log()  # each position's surprise at the next token
     loss = (1 / n) * losses.sum()
-    check(math.isfinite(loss.item()), f"training diverged at step {step+1}: lower learning_rate")
+    check(math.isfinite(loss.item()), f"loss diverged at step {step+1}: lower learning_rate")
     loss.backward()
     lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
     with torch.no_grad():
@@ -145,7 +149,7 @@ print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(rece
 # The same draws: from BOS, each next character from the model's probabilities, until BOS.
 print("\n--- inference (new, hallucinated names) ---")
 with torch.no_grad():
-    for sample_idx in range(num_samples):
+    for sample_idx in range(20):
         tokens, sample = [BOS], []
         for pos_id in range(block_size):
             logits = gpt(tokens)[-1]  # the last position's scores (microgpt.py caches the others' keys)

@@ -10,8 +10,11 @@ learned, in SVG files beside this script:
     learning.svg     per matrix, the RMS gradient and the update over the weights at every step (log
                      scales), from tests/experiments/gradient_log.diff's numbers
 
-    python tests/look_inside.py               # the first name trained on
-    python tests/look_inside.py --name emma   # another name (its characters must be in the data)
+    python tests/look_inside/look_inside.py               # the first name trained on
+    python tests/look_inside/look_inside.py --name emma   # another name (its characters must be in the data)
+
+The pictures go to tests/look_inside/out/ (git ignores it); --remake writes them over the committed ones
+in tests/look_inside/, which README.md shows.
 
 It runs the file's cells in this process, as the tests do: training takes one default run's time.
 Standard library only; progress goes to stderr. Every drawn number is also in the SVG, in a data-value
@@ -20,6 +23,7 @@ attribute, so a test can check that the picture shows the model's own numbers.
 import argparse, io, math, os, re, sys
 from html import escape
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for harness
 import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -263,8 +267,17 @@ def draw_learning(logs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--name', help='the name whose attention to draw (default: the first name trained on)')
-    ap.add_argument('--out', default=HERE, help='the folder to write the SVG files in (default: tests/)')
+    ap.add_argument('--out', default=os.path.join(HERE, 'out'),
+                    help='the folder to write the SVG files in (default: tests/look_inside/out/, which git ignores)')
+    ap.add_argument('--remake', action='store_true', help='write them over the committed pictures in tests/look_inside/')
     args = ap.parse_args()
+    out = HERE if args.remake else args.out
+    if not os.path.isdir(out) and os.path.exists(out):
+        sys.exit(f'look_inside: --out {out} is a file, not a folder')
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        sys.exit(f'look_inside: cannot make the folder {out}: {e.strerror}')
     ns, logs = train(args.name)
     name = ns['docs'][0] if args.name is None else args.name
     maps, labels = attention(ns, name)
@@ -283,9 +296,9 @@ def main():
     if logs:
         pictures['learning.svg'] = draw_learning(logs)
     for file, picture in pictures.items():
-        with open(os.path.join(args.out, file), 'w', encoding='utf-8') as f:
+        with open(os.path.join(out, file), 'w', encoding='utf-8') as f:
             f.write(picture)
-        print(f'look_inside: wrote {os.path.join(args.out, file)}', file=sys.stderr)
+        print(f'look_inside: wrote {os.path.join(out, file)}', file=sys.stderr)
 
 
 if __name__ == '__main__':

@@ -5,7 +5,7 @@
 // (another math library may round exp and log otherwise in the last bit), and printed either way.
 //
 //   npm install pyodide@314.0.7       (in a folder of your own: about 14 MB)
-//   node tests/golden_pyodide.mjs PATH/TO/node_modules/pyodide
+//   node tests/ci/golden_pyodide.mjs PATH/TO/node_modules/pyodide
 //
 // .ci/run does both, in a temporary folder. Exit status 0 when the lines match.
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const pyodidePath = process.argv[2];
 if (!pyodidePath) {
-  console.error('usage: node tests/golden_pyodide.mjs PATH/TO/node_modules/pyodide');
+  console.error('usage: node tests/ci/golden_pyodide.mjs PATH/TO/node_modules/pyodide');
   process.exit(2);
 }
 const { loadPyodide } = await import(join(pyodidePath, 'pyodide.mjs'));
@@ -23,8 +23,8 @@ let stdout = '';
 const pyodide = await loadPyodide({ indexURL: pyodidePath });
 pyodide.setStdout({ write: (bytes) => { stdout += new TextDecoder().decode(bytes); return bytes.length; } });
 pyodide.FS.mkdirTree('/run');
-pyodide.FS.writeFile('/run/microgpt.py', readFileSync(join(here, '..', 'microgpt.py')));
-pyodide.FS.writeFile('/run/input.txt', readFileSync(join(here, '..', 'input.txt')));
+pyodide.FS.writeFile('/run/microgpt.py', readFileSync(join(here, '..', '..', 'microgpt.py')));
+pyodide.FS.writeFile('/run/input.txt', readFileSync(join(here, '..', '..', 'input.txt')));
 const started = Date.now();
 const result = pyodide.runPython(`
 import hashlib, os, platform, runpy, sys
@@ -36,7 +36,7 @@ f"{platform.python_version()} {key} {hashlib.sha256(weights.encode()).hexdigest(
 `);
 const [version, key, fingerprint] = result.split(' ');
 const seconds = ((Date.now() - started) / 1000).toFixed(0);
-const want = readFileSync(join(here, 'golden_output.txt'), 'utf8');
+const want = readFileSync(join(here, '..', 'golden_output.txt'), 'utf8');
 if (stdout !== want) {
   const got = stdout.split('\n'), expected = want.split('\n');
   const i = expected.findIndex((line, k) => line !== got[k]);
@@ -44,7 +44,7 @@ if (stdout !== want) {
                 `${JSON.stringify(got[i])}, not ${JSON.stringify(expected[i])}`);
   process.exit(1);
 }
-const recorded = Object.fromEntries(readFileSync(join(here, 'golden_weights.txt'), 'utf8').split('\n')
+const recorded = Object.fromEntries(readFileSync(join(here, '..', 'golden_weights.txt'), 'utf8').split('\n')
   .filter((line) => line.trim() && !line.startsWith('#')).map((line) => line.split(' ')));
 if (recorded[key] !== undefined && recorded[key] !== fingerprint) {
   console.error(`pyodide: the lines match, but the trained weights differ from those recorded for ${key}`);
