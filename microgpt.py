@@ -38,8 +38,8 @@ try:  # input_path is read from the folder you run from; only the shipped input.
         import urllib.request  # here, not at the top: a run with no download is spared its memory
         urllib.request.urlretrieve(names_url, 'input.txt.download')  # a cut-off download raises,
         os.replace('input.txt.download', 'input.txt')  # so only a whole one becomes input.txt
-    text = open(input_path, encoding='utf-8-sig').read()  # '-sig': a byte-order mark is no name
-    docs = [l.strip() for l in text.split('\n') if l.strip()]  # text mode reads \r\n and \r as \n
+    with open(input_path, encoding='utf-8-sig') as f:  # '-sig': a byte-order mark is no name
+        docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
     check(False, f"cannot read {input_path}: {e}")
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")

@@ -118,12 +118,13 @@ class TheScript(unittest.TestCase):
         return subprocess.run([sys.executable, os.path.join(harness.EXPERIMENTS, 'experiments.py'), *args],
                               capture_output=True, text=True, timeout=60)
 
-    def test_help_says_how_and_names_every_experiment(self):
+    def test_help_says_how_and_every_diff_has_a_row(self):
         p = self.script('--help')
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('python tests/experiments/experiments.py relu temperature', p.stdout)
-        for name in EXPECTED + ['shipped', 'temperature_0.2', 'functions']:
-            self.assertIn(name, p.stdout.split('The experiments: ')[1])
+        listed = self.script('--list').stdout
+        for name in EXPECTED:
+            self.assertIn(f'`{name}.diff`', listed)  # README.md's table shows what each did
 
     def test_a_name_that_matches_nothing_is_an_error_not_an_empty_table(self):
         for args in (['relux'], ['relu', 'nosuch'], ['--sauce', 'relu']):
@@ -211,6 +212,39 @@ class Mistakes(unittest.TestCase):
             p = harness.run(d, data=harness.SMALL_NAMES[:9], experiment='held_out')
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stderr.strip(), 'microgpt: input.txt has too few names to hold some out: it needs 10 or more')
+
+
+class LearningRateSchedule(unittest.TestCase):
+    def test_cosine_with_no_warmup_is_the_shipped_run_byte_for_byte(self):
+        plain = harness.load('Inference', num_steps=8, n_embd=8, n_head=2)['_stdout']
+        cosine = harness.load('Inference', experiment='lr_schedule', num_steps=8, n_embd=8, n_head=2,
+                              lr_schedule='cosine', warmup_steps=0)['_stdout']
+        self.assertEqual(cosine, plain)
+
+    def test_each_schedule_and_the_warmup_give_the_rates_they_promise(self):
+        for schedule, expected in [('constant', lambda done, total: 1.0),
+                                   ('linear', lambda done, total: 1 - done / total),
+                                   ('cosine', lambda done, total: 0.5 * (1 + math.cos(math.pi * done / total)))]:
+            with self.subTest(schedule=schedule):
+                ns = harness.load('Training', experiment='lr_schedule', num_steps=2, n_embd=4, n_head=2,
+                                  lr_schedule=schedule, warmup_steps=1)
+                ns['num_steps'], ns['warmup_steps'] = 40, 10  # the function reads them as it runs
+                rate, lr = ns['learning_rate_at'], ns['learning_rate']
+                self.assertEqual([rate(s) for s in range(10)], [lr * (s + 1) / 10 for s in range(10)])
+                for step in range(10, 40):
+                    self.assertAlmostEqual(rate(step), lr * expected(step - 10, 30), delta=1e-15)
+                self.assertLess(abs(rate(39) - lr * expected(29, 30)), 1e-15)
+
+    def test_a_schedule_it_does_not_know_or_a_warmup_too_long_is_one_line(self):
+        for setting, value, expect in [
+                ('lr_schedule', 'cos', "lr_schedule must be 'constant', 'linear' or 'cosine', not 'cos'"),
+                ('warmup_steps', 500, 'warmup_steps must be a whole number from 0 to below num_steps, not 500'),
+                ('warmup_steps', -1, 'warmup_steps must be a whole number from 0 to below num_steps, not -1')]:
+            with self.subTest(setting=setting, value=value), tempfile.TemporaryDirectory() as d:
+                p = harness.run(d, data=harness.SMALL_NAMES, experiment='lr_schedule', **{setting: value})
+                self.assertEqual(p.returncode, 1, p.stdout)
+                self.assertEqual(p.stderr.strip(), f'microgpt: {expect}')
+                self.assertEqual(harness.losses(p.stdout), [])
 
 
 class Relu(unittest.TestCase):

@@ -93,6 +93,32 @@ class Pictures(unittest.TestCase):
         self.assertIn('×', svg)
 
 
+    def test_the_forward_pass_is_gpts_own_and_the_picture_draws_it(self):
+        ns, name, position = self.ns, 'emma', 3
+        ns['_source'] = harness.source().splitlines()  # as look_inside.train() keeps it
+        steps, labels = look_inside.forward_pass(ns, name, position)
+        self.assertEqual(labels, ['BOS', 'e', 'm', 'm'])
+        got = {}
+        for line, var, head, value in steps:
+            got.setdefault(var, []).append(value)
+        want = hand_forward(ns, look_inside.tokens_of(ns, name)[:position + 1])
+        for var, vectors in want.items():
+            with self.subTest(var=var):
+                self.assertEqual(len(got[var]), len(vectors))
+                for a, b in zip(got[var], vectors):
+                    flat_a = [x for r in a for x in r] if a and isinstance(a[0], list) else a
+                    flat_b = [x for r in b for x in r] if b and isinstance(b[0], list) else b
+                    self.assertEqual(len(flat_a), len(flat_b))
+                    for x, y in zip(flat_a, flat_b):
+                        self.assertAlmostEqual(x, y, delta=1e-12)
+        self.assertEqual([var for _, var, _, _ in steps][:3], ['tok_emb', 'pos_emb', 'x'])
+        self.assertIn('x = [xi.relu() ** 2 for xi in x]', [line for line, _, _, _ in steps])
+        svg = look_inside.draw_forward(steps, labels, position)
+        drawn = [float(v) for v in values(svg)]
+        flat = [x for _, _, _, v in steps for x in (sum(v, []) if v and isinstance(v[0], list) else v)]
+        self.assertEqual(drawn, flat)
+
+
 class TheScript(unittest.TestCase):
     def script(self, *args, cwd=None):
         return subprocess.run([sys.executable, os.path.join(harness.ROOT, 'tests', 'look_inside', 'look_inside.py'), *args],
@@ -165,6 +191,54 @@ def hand_attention(ns, tokens):
             res = x
             hidden = [max(0.0, a) ** 2 for a in lin(norm(x), W(f'layer{li}.mlp_fc1'))]
             x = [a + b for a, b in zip(lin(hidden, W(f'layer{li}.mlp_fc2')), res)]
+    return out
+
+
+def hand_forward(ns, tokens):
+    """What gpt() computes at the last of these positions, from the state_dict's numbers in plain
+    floats (not by calling gpt): {variable: [each value it takes, in order]}, and the probabilities."""
+    sd, n_layer, n_head, n_embd = ns['state_dict'], ns['n_layer'], ns['n_head'], ns['n_embd']
+    hd = n_embd // n_head
+    W = lambda name: [[p.data for p in row] for row in sd[name]]
+    lin = lambda x, w: [sum(a * b for a, b in zip(row, x)) for row in w]
+    norm = lambda x: [v / math.sqrt(sum(u * u for u in x) / len(x) + 1e-5) for v in x]
+    keys, vals = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+    for pos, tok in enumerate(tokens):
+        out = {'tok_emb': [W('wte')[tok]], 'pos_emb': [W('wpe')[pos]], 'x': [], 'q': [], 'attn_weights': [],
+               'head_out': []}
+        x = [a + b for a, b in zip(W('wte')[tok], W('wpe')[pos])]
+        x = norm(x)
+        out['x'] += [[a + b for a, b in zip(W('wte')[tok], W('wpe')[pos])], x]
+        for li in range(n_layer):
+            res, xn = x, norm(x)
+            q, k, v = (lin(xn, W(f'layer{li}.attn_w{c}')) for c in 'qkv')
+            out['x'].append(xn)
+            out['q'].append(q)
+            keys[li].append(k)
+            vals[li].append(v)
+            att = []
+            for h in range(n_head):
+                s = slice(h * hd, (h + 1) * hd)
+                logits = [sum(a * b for a, b in zip(q[s], kk[s])) / hd ** 0.5 for kk in keys[li]]
+                e = [math.exp(l - max(logits)) for l in logits]
+                w = [a / sum(e) for a in e]
+                head = [sum(w[t] * vals[li][t][s][j] for t in range(len(w))) for j in range(hd)]
+                out['attn_weights'].append(w)
+                out['head_out'].append(head)
+                att += head
+            x = lin(att, W(f'layer{li}.attn_wo'))
+            out['x'].append(x)
+            x = [a + b for a, b in zip(x, res)]
+            res, xn2 = x, norm(x)
+            hidden = [max(0.0, a) ** 2 for a in lin(xn2, W(f'layer{li}.mlp_fc1'))]
+            out['x'] += [x, xn2, lin(xn2, W(f'layer{li}.mlp_fc1')), hidden]
+            x = lin(hidden, W(f'layer{li}.mlp_fc2'))
+            out['x'].append(x)
+            x = [a + b for a, b in zip(x, res)]
+            out['x'].append(x)
+        logits = lin(x, W('lm_head'))
+        e = [math.exp(l - max(logits)) for l in logits]
+        out['logits'], out['probs'] = [logits], [[a / sum(e) for a in e]]
     return out
 
 

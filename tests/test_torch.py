@@ -1,8 +1,8 @@
-"""tests/microgpt_torch.py, microgpt.py's model in PyTorch: run from the repository root it prints
-exactly golden_output.txt, with nothing on stderr; its settings are microgpt.py's (the same names,
-the same defaults); its bad inputs get microgpt.py's messages. (test_model.py checks its gradients
-and its Adam against microgpt.py's.)"""
-import os, re, subprocess, sys, tempfile, unittest
+"""tests/twins/microgpt_torch.py, microgpt.py's model in PyTorch: run from the repository root it
+prints exactly golden_output.txt, with nothing on stderr; its bad inputs get microgpt.py's messages,
+and a device or dtype it cannot use is one line. (test_model.py checks its gradients and its Adam
+against microgpt.py's; test_twins.py that its settings, checks and cells are microgpt.py's.)"""
+import os, subprocess, sys, tempfile, unittest
 
 import harness
 
@@ -10,37 +10,6 @@ try:
     import torch
 except ImportError:
     torch = None
-
-SETTING = re.compile(r'^([a-z_]\w*(?:, [a-z_]\w*)*) = (.+?)(?:\s+#.*)?$', re.M)
-
-
-def settings(script):
-    """{names: value} for each `name = value` line of the script's Settings cell."""
-    return dict(SETTING.findall(dict(harness.cells(harness.source(script)))['Settings']))
-
-
-class InStep(unittest.TestCase):
-    def test_the_same_settings_with_the_same_defaults(self):
-        ours, theirs = settings(harness.SCRIPT), settings(harness.TORCH_SCRIPT)
-        self.assertIn('learning_rate, beta1, beta2, eps_adam', ours)
-        self.assertEqual({name: value for name, value in theirs.items() if name not in ('device', 'dtype')}, ours)
-        self.assertEqual(theirs['device'], "'cpu'")
-
-    def test_the_same_checks_line_for_line(self):
-        # The twin keeps a copy of microgpt.py's setting checks (it must run on its own): the same
-        # lines, from the table of types to the last check, so that the messages cannot drift apart.
-        def checks(script):
-            lines = harness.source(script).splitlines()
-            start = lines.index('def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback')
-            end = next(i for i, line in enumerate(lines) if line.startswith('check(n_layer * block_size'))
-            return lines[start:end + 1]
-        self.assertGreater(len(checks(harness.SCRIPT)), 5)
-        self.assertEqual(checks(harness.TORCH_SCRIPT), checks(harness.SCRIPT))
-
-    def test_the_same_cells_in_the_same_order(self):
-        titles = [title for title, _ in harness.cells(harness.source(harness.TORCH_SCRIPT))]
-        self.assertEqual(titles, [title for title, _ in harness.cells(harness.source())])
-
 
 @unittest.skipIf(torch is None, 'PyTorch is not installed (CI installs it)')
 class Twin(unittest.TestCase):

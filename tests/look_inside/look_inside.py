@@ -1,5 +1,5 @@
 """Look inside: train microgpt.py as it is (your own file, with its settings), then draw what the model
-learned, in SVG files beside this script:
+learned, in SVG files in tests/look_inside/out/:
 
     attention.svg    each head's attention weights for one name: a row per position, a column per
                      position it may look at, labelled with the characters (BOS as such)
@@ -9,9 +9,12 @@ learned, in SVG files beside this script:
                      at the file's temperature: what sampling draws from
     learning.svg     per matrix, the RMS gradient and the update over the weights at every step (log
                      scales), from tests/experiments/gradient_log.diff's numbers
+    forward.svg      one forward pass of gpt() for one position of the name: every vector it makes, in
+                     order, read from gpt() as it runs, labelled with the line of gpt() that made it
 
     python tests/look_inside/look_inside.py               # the first name trained on
     python tests/look_inside/look_inside.py --name emma   # another name (its characters must be in the data)
+    python tests/look_inside/look_inside.py --name emma --position 2   # forward.svg at that position
 
 The pictures go to tests/look_inside/out/ (git ignores it); --remake writes them over the committed ones
 in tests/look_inside/, which README.md shows.
@@ -30,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 INK, FAINT, CARD = '#222', '#666', '#ffffff'  # dark ink on a white card: readable in light and dark themes
 
 
-def train(name=None):
+def train(name=None, position=None):
     """Run microgpt.py's cells through Training (with the gradient log at every step, where its diff
     applies), in the repository's folder; return (namespace, the log or None). A name with characters
     the data lacks stops it once the Tokenizer cell has run, before training."""
@@ -51,8 +54,15 @@ def train(name=None):
     cwd = os.getcwd()
     os.chdir(harness.ROOT)  # the file's input_path is relative to it, as for `python microgpt.py`
     try:
+        ns['_source'] = text.splitlines()  # forward_pass labels each vector with its line of gpt()
+        offset = 0
         for title, cell in harness.cells(text):
-            exec(compile(cell, harness.SCRIPT, 'exec'), ns)
+            exec(compile('\n' * offset + cell, harness.SCRIPT, 'exec'), ns)  # the file's line numbers
+            offset += cell.count('\n')
+            if title == 'Tokenizer' and position is not None:
+                top = min(len(name or ns['docs'][0]), ns['block_size'] - 1)
+                if not 0 <= position <= top:
+                    sys.exit(f"look_inside: --position must be from 0 to {top} for {name or ns['docs'][0]!r}")
             if title == 'Tokenizer' and name is not None:
                 missing = sorted(set(name) - set(ns['uchars']))
                 if missing or not name:
@@ -118,6 +128,55 @@ def principal_components(rows, k=2, iterations=500):
         lam = sum(v[i] * sum(cov[i][j] * v[j] for j in range(d)) for i in range(d))
         components.append((lam, v))
     return components, [[sum(a * b for a, b in zip(c, v)) for _, v in components] for c in centred]
+
+
+WATCHED = ('tok_emb', 'pos_emb', 'x', 'x_residual', 'q', 'k', 'v', 'q_h', 'k_h', 'v_h', 'attn_logits',
+           'attn_weights', 'head_out', 'x_attn', 'logits')  # gpt()'s vectors, by their names there
+
+
+def forward_pass(ns, name, position):
+    """Every vector gpt() computes for `position` of BOS + name, in order, read from gpt's own frame as
+    it runs (sys.settrace): [(the source line that made it, variable name, head or None, numbers)].
+    The earlier positions run first, as in sampling, to fill the KV cache. Then the probabilities of
+    the next token, softmax of the logits (at temperature 1), as the Training cell computes them."""
+    tokens = tokens_of(ns, name)[:position + 1]
+    gpt, code = ns['gpt'], ns['gpt'].__code__
+    source = dict(enumerate(ns['_source'], 1))
+    keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
+    for pos_id in range(position):
+        gpt(tokens[pos_id], pos_id, keys, values)
+    steps, seen, previous = [], {}, [None]
+
+    def record(frame):  # after a line ran: each watched variable it (re)bound
+        for var in WATCHED:
+            value = frame.f_locals.get(var)
+            if value is not None and seen.get(var) is not value:
+                seen[var] = value
+                head = frame.f_locals.get('h') if var in ('q_h', 'k_h', 'v_h', 'attn_logits', 'attn_weights', 'head_out') else None
+                line = source.get(previous[0], '').split('  #')[0].strip()
+                if numbers(value):  # not x_attn = [], before any head has run
+                    steps.append((line if len(line) <= 52 else line[:51] + '…', var, head, numbers(value)))
+
+    def local(frame, event, arg):
+        if event in ('line', 'return'):
+            record(frame)
+            previous[0] = frame.f_lineno
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code is code else None
+    sys.settrace(tracer)
+    try:
+        logits = gpt(tokens[position], position, keys, values)
+    finally:
+        sys.settrace(None)
+    steps.append(('probs = softmax(logits)', 'probs', None, [p.data for p in ns['softmax'](logits)]))
+    return steps, [label(ns, t) for t in tokens]
+
+
+def numbers(value):
+    """A Value's number, or a (nested) list of them as floats."""
+    return value.data if hasattr(value, 'data') else [numbers(v) for v in value]
 
 
 def next_char(ns, beginning, temperature):
@@ -264,9 +323,35 @@ def draw_learning(logs):
                      'gradient; the updates shrink as the learning rate decays')
 
 
+def draw_forward(steps, labels, position):
+    """A row per vector of one forward pass, in gpt()'s order, each number a cell (blue above 0, red
+    below, each row scaled to its largest), the line of gpt() that made it on the left."""
+    cell, left, top, row_gap = 11, 400, 70, 8
+    body, y = [], top
+    for line, var, head, value in steps:
+        rows = value if value and isinstance(value[0], list) else [value]  # k_h, v_h: a row per position
+        scale = max((abs(x) for r in rows for x in r), default=0) or 1.0
+        tag = f'{line}' + (f'   (head {head})' if head is not None else '')
+        body.append(text(left - 8, y + cell - 2, tag, 'end', size=10))
+        for ri, r in enumerate(rows):
+            for j, x in enumerate(r):
+                shade = int(255 * (1 - min(1.0, abs(x) / scale)))
+                colour = f'rgb({shade},{shade},255)' if x >= 0 else f'rgb(255,{shade},{shade})'
+                body.append(f'<rect x="{left + j * cell}" y="{y + ri * cell}" width="{cell - 1}" height="{cell - 1}" '
+                            f'fill="{colour}" data-var="{var}" data-step="{len(body)}" data-row="{ri}" '
+                            f'data-value="{x!r}"><title>{var}[{j}] = {x:.4g}</title></rect>')
+        y += len(rows) * cell + row_gap
+    width = left + max(len(v[0]) if v and isinstance(v[0], list) else len(v) for _, _, _, v in steps) * cell + 20
+    seen = ' '.join(labels[:-1]) + (' ' if len(labels) > 1 else '')
+    return svg(width, y + 20, f'One forward pass of gpt(): position {position}, the token {labels[-1]!r} after {seen.strip() or "nothing"}',
+               body, 'every vector gpt() makes, in order, labelled with the line that made it; blue above 0, red below')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--name', help='the name whose attention to draw (default: the first name trained on)')
+    ap.add_argument('--position', type=int, help='the position of the forward pass to draw (default: the '
+                    "name's last letter, or the last that fits in block_size)")
     ap.add_argument('--out', default=os.path.join(HERE, 'out'),
                     help='the folder to write the SVG files in (default: tests/look_inside/out/, which git ignores)')
     ap.add_argument('--remake', action='store_true', help='write them over the committed pictures in tests/look_inside/')
@@ -278,7 +363,7 @@ def main():
         os.makedirs(out, exist_ok=True)
     except OSError as e:
         sys.exit(f'look_inside: cannot make the folder {out}: {e.strerror}')
-    ns, logs = train(args.name)
+    ns, logs = train(args.name, args.position)
     name = ns['docs'][0] if args.name is None else args.name
     maps, labels = attention(ns, name)
     sd = ns['state_dict']
@@ -295,6 +380,8 @@ def main():
     }
     if logs:
         pictures['learning.svg'] = draw_learning(logs)
+    position = min(len(name), ns['block_size'] - 1) if args.position is None else args.position
+    pictures['forward.svg'] = draw_forward(*forward_pass(ns, name, position), position)
     for file, picture in pictures.items():
         with open(os.path.join(out, file), 'w', encoding='utf-8') as f:
             f.write(picture)

@@ -3,6 +3,7 @@
     python tests/speed/benchmark.py                                   # tests/README.md's table (minutes)
     python tests/speed/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
     python tests/speed/benchmark.py --python python3.12 --python pypy3
+    python tests/speed/benchmark.py --twins PYTHON    # whole default runs: microgpt.py and both twins
 
 It runs the real microgpt.py as a program, in a temporary folder with the shipped input.txt, with
 the settings changed as asked, and prints a Markdown table: a row per configuration (its settings
@@ -20,6 +21,8 @@ import argparse, os, platform, shutil, statistics, subprocess, sys, tempfile, ti
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for harness
 import harness
 from harness import cpu, seconds
+sys.path.insert(0, os.path.join(harness.ROOT, 'tests', 'ci'))
+import pythons as ci_pythons
 
 try:
     import resource  # for the child's peak memory (Unix)
@@ -104,6 +107,37 @@ def table(configurations, runners):
         print(f"| {shown} | {params:,} | " + ' | '.join(cells) + ' |', flush=True)
 
 
+def twins(python, rounds=3):
+    """Whole default runs, in turn, `rounds` times: microgpt.py with this interpreter, and the PyTorch
+    and NumPy twins with `python` (which has both); each run's wall time, the medians, the ratios."""
+    numpy_script = os.path.join(harness.ROOT, 'tests', 'twins', 'microgpt_numpy.py')
+    runs = [('microgpt.py', sys.executable, harness.SCRIPT), ('microgpt_torch.py', python, harness.TORCH_SCRIPT),
+            ('microgpt_numpy.py', python, numpy_script)]
+    times = {name: [] for name, _, _ in runs}
+    with tempfile.TemporaryDirectory(prefix='microgpt-twins-') as d:
+        for name, _, script in runs:
+            with open(os.path.join(d, name), 'w', encoding='utf-8') as f, open(script, encoding='utf-8') as src:
+                f.write(src.read())
+        shutil.copy(os.path.join(harness.ROOT, 'input.txt'), d)
+        with open(os.path.join(harness.ROOT, 'tests', 'golden_output.txt'), encoding='utf-8') as f:
+            golden = f.read()
+        for r in range(rounds):
+            for name, interpreter, _ in runs:
+                started = time.perf_counter()
+                p = subprocess.run([interpreter, name], cwd=d, capture_output=True, text=True)
+                times[name].append(time.perf_counter() - started)
+                if p.returncode != 0 or p.stdout != golden:
+                    sys.exit(f'benchmark: {name} did not print golden_output.txt:\n{p.stderr}')
+                print(f'benchmark: round {r + 1}, {name}: {times[name][-1]:.2f} s', file=sys.stderr, flush=True)
+    base = statistics.median(times['microgpt.py'])
+    print('| program | whole default run (median) | runs | microgpt.py\'s time over its |')
+    print('| --- | --- | --- | --- |')
+    for name, interpreter, _ in runs:
+        median = statistics.median(times[name])
+        print(f"| {name} ({describe(interpreter)}) | {median:.2f} s | {', '.join(f'{t:.2f}' for t in times[name])} "
+              f"| {base / median:.0f}x |")
+
+
 def main():
     ap = argparse.ArgumentParser(
         description='Time microgpt.py\'s training steps and peak memory: a Markdown table, a row per '
@@ -120,7 +154,15 @@ def main():
     ap.add_argument('--torch', metavar='PATH',
                     help='also run tests/twins/microgpt_torch.py with this interpreter, which has PyTorch; '
                          'default, with no other arguments: this one, if it has PyTorch')
+    ap.add_argument('--twins', metavar='PATH',
+                    help='instead: whole default runs of microgpt.py (this Python) and of both twins with '
+                         'PATH, a Python that has PyTorch and NumPy, three rounds taken in turn')
     args = ap.parse_args()
+    if args.twins:
+        print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, {platform.system()}, '
+              'each printed golden_output.txt\n')
+        twins(shutil.which(args.twins) or args.twins)
+        return
     if args.steps is not None and args.steps < 2:
         ap.error('--steps must be at least 2: the first step is not timed')
     settings = {}
@@ -141,7 +183,7 @@ def main():
         table([(settings, args.steps or 20)], [(p, harness.SCRIPT) for p in pythons or [sys.executable]] + torch)
         return
     found = []
-    for label, path in harness.pythons():
+    for label, path in ci_pythons.pythons():
         print(f'benchmark: {label}: {path or "not found, skipped"}', file=sys.stderr)
         if path:
             found.append((path, harness.SCRIPT))

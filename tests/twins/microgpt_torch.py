@@ -46,8 +46,8 @@ torch.set_num_threads(1)  # matrices this small gain nothing from more, and lose
 # The same documents in the same shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
 try:  # input_path is read from the folder you run from (no download here)
-    text = open(input_path, encoding='utf-8-sig').read()  # '-sig': a byte-order mark is no name
-    docs = [l.strip() for l in text.split('\n') if l.strip()]  # text mode reads \r\n and \r as \n
+    with open(input_path, encoding='utf-8-sig') as f:  # '-sig': a byte-order mark is no name
+        docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
     check(False, f"cannot read {input_path}: {e}")
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
