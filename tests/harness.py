@@ -72,10 +72,23 @@ def patched(experiment, text=None):
     return '\n'.join(out + lines[at:])
 
 
-def source(script=SCRIPT, experiment=None, **settings):
+def source(script=SCRIPT, experiment=None, codes=None, **settings):
     """The text of microgpt.py (or another script, or microgpt.py with an experiment applied) with the
-    named settings set to new values (repr'd)."""
-    return source_with({name: code(value) for name, value in settings.items()}, script, experiment)
+    named settings set to new values: repr'd from **settings, or as written in `codes` ({name: Python})."""
+    codes = dict(codes or {}, **{name: code(value) for name, value in settings.items()})
+    if experiment:
+        text = patched(experiment)
+    else:
+        with open(script, encoding='utf-8') as f:
+            text = f.read()
+    for name, value in codes.items():
+        text, n = re.subn(rf'(?m)^{re.escape(name)}\s*=.*$', lambda m: f'{name} = {value}', text)
+        if n == 0:  # one of several set on one line: `learning_rate, beta1, beta2, eps_adam = ...`
+            text, n = re.subn(rf'(?m)^((?:\w+, )*){re.escape(name)}((?:, \w+)*) = (.*?)(\s+#.*)?$',
+                              lambda m: set_one(m, name, value), text)
+        if n != 1:
+            raise ValueError(f'microgpt.py has no single setting line for {name}')
+    return text
 
 
 def code(value):
@@ -83,26 +96,6 @@ def code(value):
     if isinstance(value, float) and not math.isfinite(value):
         return f"float('{value}')"
     return repr(value)
-
-
-def source_with(settings, script=SCRIPT, experiment=None):
-    """The text of microgpt.py (or another script, or an experiment) with each setting's line made
-    `name = code`, for a {name: code} dict."""
-    if experiment:
-        text = patched(experiment)
-    else:
-        with open(script, encoding='utf-8') as f:
-            text = f.read()
-    for name, value in settings.items():
-        text, n = re.subn(rf'(?m)^{re.escape(name)}\s*=.*$', lambda m: f'{name} = {value}', text)
-        if n == 0:  # one of several set on one line: `learning_rate, beta1, beta2, eps_adam = ...`
-            text, n = re.subn(rf'(?m)^((?:\w+, )*){re.escape(name)}((?:, \w+)*) = (.*?)(\s+#.*)?$',
-                              lambda m: set_one(m, name, value), text)
-        if n == 0:  # a name set inside a block, as names_url is (once, so still unambiguous)
-            text, n = re.subn(rf'(?m)^(\s+){re.escape(name)} = .*$', lambda m: f'{m.group(1)}{name} = {value}', text)
-        if n != 1:
-            raise ValueError(f'microgpt.py has no single setting line for {name}')
-    return text
 
 
 def set_one(m, name, value):
@@ -166,25 +159,21 @@ def run_cell(namespace, title, experiment=None):
     return execute_code(dict(cells(source(experiment=experiment)))[title], namespace)
 
 
-def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, **settings):
+def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, text=None, shipped_data=False,
+            **settings):
     """Write microgpt.py (or another script, under its own name; or an experiment, as microgpt.py;
-    with settings changed, if any) into `folder`, and input.txt from `data` (lines) or `raw` (bytes)
-    unless both are None."""
-    with open(os.path.join(folder, os.path.basename(script)), 'w', encoding='utf-8') as f:
-        f.write(source(script, experiment, **settings))
+    with settings changed, if any; or `text`, as microgpt.py) into `folder`, and input.txt from
+    `data` (lines), `raw` (bytes) or, with shipped_data, a copy of the shipped one."""
+    name = 'microgpt.py' if text is not None else os.path.basename(script)
+    with open(os.path.join(folder, name), 'w', encoding='utf-8') as f:
+        f.write(source(script, experiment, **settings) if text is None else text)
+    if shipped_data:
+        shutil.copy(os.path.join(ROOT, 'input.txt'), os.path.join(folder, 'input.txt'))
     if data is not None:
         raw = ('\n'.join(data) + '\n').encode('utf-8')
     if raw is not None:
         with open(os.path.join(folder, 'input.txt'), 'wb') as f:
             f.write(raw)
-
-
-def prepare_shipped(folder, text=None):
-    """Write `text` (default: microgpt.py as it is) into `folder` as microgpt.py, beside a copy of the
-    shipped input.txt."""
-    with open(os.path.join(folder, 'microgpt.py'), 'w', encoding='utf-8') as f:
-        f.write(source() if text is None else text)
-    shutil.copy(os.path.join(ROOT, 'input.txt'), os.path.join(folder, 'input.txt'))
 
 
 def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):

@@ -1,7 +1,9 @@
-"""The experiments, tests/experiments/*.diff: each applies cleanly to today's microgpt.py (as
-`git apply` and `patch -p1` apply it), says how to apply it, and the patched file does what the diff
-says it does. (The gradient log's tests are in test_training.py, save-and-load's in test_weights.py.)"""
-import math, os, random, re, shutil, subprocess, sys, tempfile, unittest
+"""The experiments, tests/experiments/*.diff: each applies as `git apply` applies it, to the file as
+shipped and to one whose settings the learner changed, any two together, and undoes with `git apply
+-R`; each says how; each patched file does what its diff says. The runner, experiments.py, on the
+shipped file and on yours. (The gradient log's tests are in test_training.py, save-and-load's in
+test_save_and_load.py.)"""
+import math, os, random, re, shutil, signal, subprocess, sys, tempfile, time, unittest
 
 import harness
 
@@ -14,24 +16,6 @@ def step_lines(stdout):
 
 
 class EveryDiff(unittest.TestCase):
-    def test_each_applies_to_microgpt_py_as_it_is_today(self):
-        for name in EXPECTED:
-            with self.subTest(name=name):
-                text = harness.patched(name)  # raises if any hunk's context is not where it says
-                self.assertNotEqual(text, harness.source())
-                compile(text, f'{name}.py', 'exec')
-
-    @unittest.skipIf(shutil.which('git') is None, 'git is not installed')
-    def test_git_apply_applies_each_and_makes_the_same_file(self):
-        for name in EXPECTED:
-            with self.subTest(name=name), tempfile.TemporaryDirectory() as d:
-                harness.prepare_shipped(d)
-                diff = os.path.join(harness.EXPERIMENTS, name + '.diff')
-                p = subprocess.run(['git', 'apply', diff], cwd=d, capture_output=True, text=True)
-                self.assertEqual(p.returncode, 0, p.stderr)
-                with open(os.path.join(d, 'microgpt.py'), encoding='utf-8') as f:
-                    self.assertEqual(f.read(), harness.patched(name))
-
     def test_a_diff_that_no_longer_fits_is_an_error_naming_the_line(self):
         with self.assertRaisesRegex(ValueError, r'relu.diff does not apply: line \d+ of microgpt.py is'):
             harness.patched('relu', harness.source().replace('xi.relu() ** 2', 'xi.relu() ** 3'))
@@ -108,6 +92,7 @@ class LivingWithEdits(unittest.TestCase):
             with self.subTest(experiment=name):
                 applied = self.apply(mine if name != ALONE else harness.source(), name)
                 self.assertIsNotNone(applied)
+                self.assertEqual(self.apply(harness.source(), name), harness.patched(name))  # the tests' copy
                 self.assertEqual(self.apply(applied, name, reverse=True), mine if name != ALONE else harness.source())
 
 
@@ -138,6 +123,70 @@ class TheScript(unittest.TestCase):
         p = self.script('--source', 'final_revision')
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout, harness.patched('final_revision'))
+
+
+@unittest.skipIf(shutil.which('git') is None, 'git is not installed')
+class TheScriptOnYourFile(unittest.TestCase):
+    """experiments.py in a clone whose microgpt.py the learner edited: it says so, a diff that no longer
+    applies is one line, and a signal leaves no temporary folder behind."""
+
+    def clone(self, d, edit):
+        """A git repository in d like a clone of this one (the program, its data, the runner and its
+        diffs, committed), then microgpt.py edited by `edit` (old, new), as a learner would."""
+        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'harness.py'),
+                  os.path.join('tests', 'experiments', 'experiments.py')] + \
+                 [os.path.join('tests', 'experiments', n + '.diff') for n in EXPECTED]:
+            os.makedirs(os.path.dirname(os.path.join(d, f)) or d, exist_ok=True)
+            shutil.copy(os.path.join(harness.ROOT, f), os.path.join(d, f))
+        for args in (['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'clone']):
+            subprocess.run(['git', *args], cwd=d, check=True, capture_output=True)
+        with open(os.path.join(d, 'microgpt.py'), encoding='utf-8') as f:
+            text = f.read()
+        self.assertIn(edit[0], text)
+        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+            f.write(text.replace(edit[0], edit[1]))
+
+    def runner(self, d, *args, **kw):
+        return subprocess.run([sys.executable, os.path.join(d, 'tests', 'experiments', 'experiments.py'), *args],
+                              cwd=d, capture_output=True, text=True, timeout=300, **kw)
+
+    def test_it_names_your_edits_and_does_not_call_your_file_shipped(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.clone(d, ('num_steps = 500', 'num_steps = 3'))
+            p = self.runner(d, 'shipped')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('on your microgpt.py, with num_steps = 3 (not as shipped)', p.stdout)
+        self.assertIn('| your microgpt.py |', p.stdout)
+        self.assertNotIn('| as shipped |', p.stdout)
+
+    def test_a_diff_that_does_not_apply_to_your_file_is_one_line(self):
+        with tempfile.TemporaryDirectory() as d:
+            self.clone(d, ('xi.relu() ** 2', 'xi.relu() ** 3'))
+            p = self.runner(d, 'relu')
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr.strip().splitlines()[-1], r'^experiments: relu.diff does not apply: line \d+ of microgpt.py is')
+        self.assertEqual(len(p.stderr.strip().splitlines()), 2)  # the progress line, then the one line
+
+    @unittest.skipIf(sys.platform == 'win32', 'no SIGTERM to send')
+    def test_a_signal_leaves_no_temporary_folder(self):
+        with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as tmp:
+            self.clone(d, ('num_steps = 500', 'num_steps = 100000'))
+            child = subprocess.Popen([sys.executable, os.path.join(d, 'tests', 'experiments', 'experiments.py'), 'shipped'],
+                                     cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, TMPDIR=tmp))
+            for line in child.stderr:
+                if line.startswith('experiments: shipped'):
+                    break
+            deadline = time.time() + 60
+            while time.time() < deadline and not any(  # its folder, with the copies it runs, in place
+                    os.path.exists(os.path.join(tmp, f, 'functions.txt')) for f in os.listdir(tmp)):
+                time.sleep(0.05)
+            self.assertTrue(os.listdir(tmp))
+            child.send_signal(signal.SIGTERM)
+            out, err = child.communicate(timeout=60)
+            self.assertEqual(child.returncode, 1)
+            self.assertIn('experiments: stopped by signal', err)
+            self.assertEqual(os.listdir(tmp), [])
 
 
 class Prompt(unittest.TestCase):

@@ -46,7 +46,7 @@ def start_golden_run():
     """Start the golden run as a child process, once; it runs on while other tests run."""
     if not _started:
         folder = tempfile.TemporaryDirectory(prefix='microgpt-golden-')
-        harness.prepare_shipped(folder.name)  # microgpt.py unmodified
+        harness.prepare(folder.name, shipped_data=True)  # microgpt.py unmodified
         with open(os.path.join(folder.name, 'run.py'), 'w') as f:
             f.write(WRAPPER)
         with open(os.path.join(folder.name, 'stdout.txt'), 'w') as out, \

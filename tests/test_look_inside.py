@@ -136,6 +136,15 @@ class TheScript(unittest.TestCase):
         self.assertEqual(p.stderr.strip(), "look_inside: 'Zoë!' has characters that input.txt lacks: '!Zë'")
         self.assertNotIn('training', p.stderr)
 
+    def test_an_out_that_is_a_file_or_a_position_past_the_name_is_one_line_before_training(self):
+        with tempfile.NamedTemporaryFile() as f:
+            p = self.script('--out', f.name)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip(), f'look_inside: --out {f.name} is a file, not a folder')
+        p = self.script('--name', 'emma', '--position', '5')
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip(), "look_inside: --position must be from 0 to 4 for 'emma'")
+
     def test_it_trains_microgpt_py_as_it_is_and_draws_every_picture(self):
         # The real script on a copy of the repository's two files, cut to a few steps.
         with tempfile.TemporaryDirectory() as d:
@@ -157,7 +166,7 @@ class TheScript(unittest.TestCase):
             self.assertEqual(len(values(attention, layer=0, head=0)), 1 + 2 + 3 + 4)  # BOS a v a: one row each
             with open(os.path.join(out, 'learning.svg'), encoding='utf-8') as f:
                 self.assertEqual(values(f.read(), matrix='wte', column=1)[0].count(':'), 3)  # steps 1 to 3
-            for f in ('embeddings.svg', 'next_char.svg'):
+            for f in ('embeddings.svg', 'next_char.svg', 'forward.svg'):
                 with open(os.path.join(out, f), encoding='utf-8') as svg:
                     self.assertIn('data-value=', svg.read(), f)
 

@@ -48,7 +48,7 @@ class Twin(unittest.TestCase):
                 harness.prepare(d, data=harness.SMALL_NAMES, script=harness.TORCH_SCRIPT)
                 path = os.path.join(d, 'microgpt_torch.py')
                 with open(path, encoding='utf-8') as f:
-                    text = harness.source_with({setting: value}, script=path)
+                    text = harness.source(path, codes={setting: value})
                 with open(path, 'w', encoding='utf-8') as f:
                     f.write(text)
                 p = harness.execute(d, script='microgpt_torch.py')

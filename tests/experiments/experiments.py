@@ -75,7 +75,7 @@ def text_of(settings, diff):
     """microgpt.py's text with the diff applied (if any) and the settings set; one line, exit 1, if
     the diff does not apply to your microgpt.py."""
     try:
-        return harness.source_with(settings, experiment=diff)
+        return harness.source(experiment=diff, codes=settings)
     except ValueError as e:
         sys.exit(f'experiments: {e}')
 
@@ -102,7 +102,7 @@ def run(settings, diff, samples=5):
     vocabulary size, the lines the diff adds to the output) of one whole run."""
     text = text_of(settings, diff)
     with tempfile.TemporaryDirectory(prefix='microgpt-experiment-') as d:
-        harness.prepare_shipped(d, text)
+        harness.prepare(d, text=text, shipped_data=True)
         with open(os.path.join(d, 'functions.txt'), 'w', encoding='utf-8') as f:
             subprocess.run([sys.executable, '-c', FUNCTIONS], stdout=f, check=True)
         started = time.perf_counter()

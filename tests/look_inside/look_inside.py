@@ -38,7 +38,7 @@ def train(name=None, position=None):
     applies), in the repository's folder; return (namespace, the log or None). A name with characters
     the data lacks stops it once the Tokenizer cell has run, before training."""
     try:
-        text = harness.source_with({'grad_log_every': '1'}, experiment='gradient_log')
+        text = harness.source(experiment='gradient_log', codes={'grad_log_every': '1'})
     except ValueError as e:  # the learner's edits moved the lines the diff changes
         print(f'look_inside: no learning.svg: {e}', file=sys.stderr)
         with open(harness.SCRIPT, encoding='utf-8') as f:

@@ -55,9 +55,9 @@ def torch_version(python):
 def measure(python, settings, steps, script=harness.SCRIPT):
     """{'params', 'step', 'peak_mb'}: one run of microgpt.py (or the PyTorch file) with `settings`
     ({name: code})."""
-    text = harness.source_with({**settings, 'num_steps': str(steps), 'num_samples': '1'}, script)
+    text = harness.source(script, codes={**settings, 'num_steps': str(steps)})
     with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
-        harness.prepare_shipped(d, text)
+        harness.prepare(d, text=text, shipped_data=True)
         child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=d, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, encoding='utf-8')
         params, stamps = None, []
@@ -172,7 +172,7 @@ def main():
             ap.error(f'--set takes NAME=VALUE, not {item!r}')
         settings[name.strip()] = value.strip()
     try:
-        harness.source_with(settings)
+        harness.source(codes=settings)
     except ValueError as e:
         ap.error(str(e))
     pythons = [shutil.which(p) or p for p in args.python]
