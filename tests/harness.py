@@ -12,7 +12,7 @@ Each of these takes `experiment='NAME'`: then the file is microgpt.py with tests
 applied (by `patched`, which applies a diff as strictly as `git apply` does: every line of context
 must be where the diff says).
 """
-import contextlib, gc, glob, io, math, os, re, shutil, subprocess, sys, tempfile
+import contextlib, gc, io, math, os, platform, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')

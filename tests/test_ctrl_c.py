@@ -1,7 +1,7 @@
 """Ctrl-C: in training it stops after the step and still samples, in a terminal and in a notebook's
 cells (the handler and the collector as they were, however the Training cell ends); a second one, or
 one while sampling, ends the run with one line."""
-import gc, math, os, re, signal, subprocess, sys, tempfile, time, unittest
+import gc, os, re, signal, subprocess, sys, tempfile, time, unittest
 
 import harness
 
@@ -115,7 +115,7 @@ class WhileSampling(unittest.TestCase):
             return gpt(*args)
         ns['gpt'] = interrupted
         with self.assertRaises(SystemExit) as stopped:
-            printed = harness.run_cell(ns, 'Inference')
+            harness.run_cell(ns, "Inference")
         self.assertEqual(str(stopped.exception), 'microgpt: stopped by Ctrl-C while sampling')
 
 

@@ -1,7 +1,7 @@
 """microgpt.py as a notebook: converted by jupytext from its `# %%` cells (the percent format) and
 executed cell by cell in a real Jupyter kernel, with fewer steps; and its Training cell interrupted
 in a kernel, as a learner interrupts it."""
-import os, re, tempfile, unittest
+import os, tempfile, unittest
 
 import harness
 

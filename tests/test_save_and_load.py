@@ -4,7 +4,7 @@ work; and a save loses nothing, whatever the learner points it at: it writes onl
 saved, never over the dataset, the program, a folder, a link or any other file, never weights that
 are not finite, finds out before training that it cannot write, and leaves no file of its own
 behind when it fails, is interrupted, or runs beside another run saving to the same place."""
-import json, math, os, re, signal, subprocess, sys, tempfile, time, unittest
+import json, math, os, re, signal, subprocess, sys, tempfile, unittest
 from unittest import mock
 
 import harness
@@ -60,6 +60,15 @@ class RoundTrip(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(d, 'a.json'), 'rb') as a, open(os.path.join(d, 'b.json'), 'rb') as b:
                 self.assertEqual(a.read(), b.read())
+
+    @unittest.skipIf(sys.platform == 'win32', 'no umask to compare with')
+    def test_the_model_file_gets_the_permissions_any_new_file_of_yours_gets(self):
+        with tempfile.TemporaryDirectory() as d:
+            harness.prepare(d, data=harness.SMALL_NAMES, experiment=EXPERIMENT, num_steps=2)
+            p = subprocess.run(['sh', '-c', f'umask 027 && exec "{sys.executable}" microgpt.py'], cwd=d,
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(os.stat(os.path.join(d, 'model.json')).st_mode & 0o777, 0o640)
 
     def test_it_writes_over_a_model_it_saved(self):
         with tempfile.TemporaryDirectory() as d:

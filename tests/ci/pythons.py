@@ -1,6 +1,6 @@
 """For .ci/run: the interpreters the golden test runs on, one "label<TAB>path" a line (path "-" where
 that interpreter is not on this machine)."""
-import glob, os, re, shutil, sys
+import glob, os, re, shutil
 
 # The interpreters the golden test (in CI) and tests/benchmark.py run on: every CPython from 3.6 up,
 # and PyPy. (microgpt.py runs on 3.6 and up: it needs f-strings; the tests need 3.9.) Each minor version is looked for under pyenv (~/.pyenv/versions/3.N.*/bin/python3, the

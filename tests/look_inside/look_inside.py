@@ -23,7 +23,7 @@ It runs the file's cells in this process, as the tests do: training takes one de
 Standard library only; progress goes to stderr. Every drawn number is also in the SVG, in a data-value
 attribute, so a test can check that the picture shows the model's own numbers.
 """
-import argparse, io, math, os, re, sys
+import argparse, io, math, os, sys
 from html import escape
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for harness

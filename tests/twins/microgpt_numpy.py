@@ -5,7 +5,7 @@ the chain rule one number at a time, and PyTorch hides it in loss.backward(), he
 has a backward function beside its forward one, and backward() calls them in the reverse order of
 the forward pass: the chain rule, a matrix at a time. Run it from the repository root:
 python tests/twins/microgpt_numpy.py (it needs NumPy: pip install numpy)."""
-import math, os, random, sys
+import math, random, sys
 import numpy as np
 
 # %% Settings

@@ -2,7 +2,7 @@
 in seconds. Each cell does what the cell of the same name in microgpt.py does, on whole matrices at
 once. Run it from the repository root: python tests/microgpt_torch.py (README.md says how to install
 PyTorch)."""
-import math, os, random, sys, warnings
+import math, random, sys, warnings
 warnings.filterwarnings('ignore', message='Failed to initialize NumPy')  # PyTorch looks; we need none
 import torch
 
