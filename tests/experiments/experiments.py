@@ -43,11 +43,11 @@ EXPERIMENTS = [
     ('layernorm', "`layernorm.diff`: GPT-2's LayerNorm for RMSNorm", {}, 'layernorm'),
     ('dropout', '`dropout.diff`: dropout 0.1 in training', {}, 'dropout'),
     ('held_out', '`held_out.diff`: loss on 100 names never trained on', {}, 'held_out'),
-    ('lr_constant', "`lr_schedule.diff`, `lr_schedule = 'constant'`", {'lr_schedule': "'constant'"}, 'lr_schedule'),
-    ('lr_linear', "`lr_schedule.diff`, `lr_schedule = 'linear'`", {'lr_schedule': "'linear'"}, 'lr_schedule'),
-    ('lr_warmup_cosine', "`lr_schedule.diff`, `warmup_steps = 50`, cosine", {'lr_schedule': "'cosine'", 'warmup_steps': '50'},
+    ('lr_constant', "`lr_schedule.diff`: `lr_schedule = 'constant'`", {'lr_schedule': "'constant'"}, 'lr_schedule'),
+    ('lr_linear', "`lr_schedule.diff`: `lr_schedule = 'linear'`", {'lr_schedule': "'linear'"}, 'lr_schedule'),
+    ('lr_warmup_cosine', "`lr_schedule.diff`: `warmup_steps = 50`, cosine", {'lr_schedule': "'cosine'", 'warmup_steps': '50'},
      'lr_schedule'),
-    ('lr_warmup_linear', "`lr_schedule.diff`, `warmup_steps = 50`, linear", {'lr_schedule': "'linear'", 'warmup_steps': '50'},
+    ('lr_warmup_linear', "`lr_schedule.diff`: `warmup_steps = 50`, linear", {'lr_schedule': "'linear'", 'warmup_steps': '50'},
      'lr_schedule'),
     ('prompt', "`prompt.diff`: `prompt = 'ma'`", {}, 'prompt'),
     ('gradient_log', '`gradient_log.diff`: how each matrix learns', {}, 'gradient_log'),
@@ -165,6 +165,15 @@ def svg(shipped, curves, title, window=50):
     return '\n'.join(out + ['</svg>']) + '\n'
 
 
+def panel_label(change, settings):
+    """A panel's title: the change as the table shows it, to its colon or bracket; for a diff run with
+    settings of its own (the schedules), those settings, which tell its panels apart."""
+    text = change.replace('`', '')
+    if ': ' in text and settings and text.split(': ')[0].endswith('.diff'):
+        return text.split(': ', 1)[1]
+    return re.split(r':| \(', text)[0]
+
+
 def main():
     args = sys.argv[1:]
     if args[:1] in (['-h'], ['--help']):
@@ -218,8 +227,8 @@ def main():
         print('experiments: only some of them ran, so loss_curves.svg is left as it was', file=sys.stderr)
         return
     shipped = results['shipped'][3], results['shipped'][4]
-    curves = [(re.split(r':| \(', change.replace('`', ''))[0], results[name][3], results[name][4])
-              for name, change, _, _ in EXPERIMENTS if results[name][3] != shipped[0]]  # trains differently
+    curves = [(panel_label(change, settings), results[name][3], results[name][4])
+              for name, change, settings, _ in EXPERIMENTS if results[name][3] != shipped[0]]  # trains differently
     curves_path = CURVES if remake else os.path.join(HERE, 'out', 'loss_curves.svg')
     os.makedirs(os.path.dirname(curves_path), exist_ok=True)
     with open(curves_path, 'w', encoding='utf-8') as f:
