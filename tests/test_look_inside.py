@@ -141,7 +141,8 @@ class TheScript(unittest.TestCase):
             p = self.script('--out', f.name)
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stderr.strip(), f'look_inside: --out {f.name} is a file, not a folder')
-        p = self.script('--name', 'emma', '--position', '5')
+        with tempfile.TemporaryDirectory() as out:
+            p = self.script('--name', 'emma', '--position', '5', '--out', out)
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stderr.strip(), "look_inside: --position must be from 0 to 4 for 'emma'")
 
@@ -172,34 +173,12 @@ class TheScript(unittest.TestCase):
 
 
 def hand_attention(ns, tokens):
-    """Each layer's and head's attention weights for these tokens, computed from the state_dict's
-    numbers in plain floats, the way gpt's attention is defined (not by calling gpt)."""
-    sd, n_layer, n_head, n_embd = ns['state_dict'], ns['n_layer'], ns['n_head'], ns['n_embd']
-    hd = n_embd // n_head
-    W = lambda name: [[p.data for p in row] for row in sd[name]]
-    lin = lambda x, w: [sum(a * b for a, b in zip(row, x)) for row in w]
-    norm = lambda x: [v / math.sqrt(sum(u * u for u in x) / len(x) + 1e-5) for v in x]
-    out = {(li, h): [] for li in range(n_layer) for h in range(n_head)}
-    keys, vals = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
-    for pos, tok in enumerate(tokens):
-        x = norm([a + b for a, b in zip(W('wte')[tok], W('wpe')[pos])])
-        for li in range(n_layer):
-            res, xn = x, norm(x)
-            q, k, v = (lin(xn, W(f'layer{li}.attn_w{c}')) for c in 'qkv')
-            keys[li].append(k)
-            vals[li].append(v)
-            att = []
-            for h in range(n_head):
-                s = slice(h * hd, (h + 1) * hd)
-                logits = [sum(a * b for a, b in zip(q[s], kk[s])) / hd ** 0.5 for kk in keys[li]]
-                e = [math.exp(l - max(logits)) for l in logits]
-                w = [a / sum(e) for a in e]
-                out[li, h].append(w)
-                att += [sum(w[t] * vals[li][t][s][j] for t in range(len(w))) for j in range(hd)]
-            x = [a + b for a, b in zip(lin(att, W(f'layer{li}.attn_wo')), res)]
-            res = x
-            hidden = [max(0.0, a) ** 2 for a in lin(norm(x), W(f'layer{li}.mlp_fc1'))]
-            x = [a + b for a, b in zip(lin(hidden, W(f'layer{li}.mlp_fc2')), res)]
+    """Each layer's and head's attention weights for these tokens, a row per position: hand_forward's,
+    position by position."""
+    out = {(li, h): [] for li in range(ns['n_layer']) for h in range(ns['n_head'])}
+    for p in range(len(tokens)):
+        for i, weights in enumerate(hand_forward(ns, tokens[:p + 1])['attn_weights']):  # layer by layer, head by head
+            out[divmod(i, ns['n_head'])].append(weights)
     return out
 
 
