@@ -64,7 +64,9 @@ class LivingWithEdits(unittest.TestCase):
             line = re.search(rf'(?m)^{re.escape(names)} = .*$', text).group(0)
             edited = text.replace(line, line.replace(value, value + ' + 0', 1), 1)  # a learner's value
             for name in EXPECTED:
-                if name != ALONE:
+                with open(os.path.join(harness.EXPERIMENTS, name + '.diff'), encoding='utf-8') as f:
+                    changes_it = f'\n-{line}\n' in f.read()  # the final revision's own settings
+                if not changes_it:
                     with self.subTest(setting=names, experiment=name):
                         self.assertIsNotNone(self.apply(edited, name))
 

@@ -4,7 +4,7 @@ work; and a save loses nothing, whatever the learner points it at: it writes onl
 saved, never over the dataset, the program, a folder, a link or any other file, never weights that
 are not finite, finds out before training that it cannot write, and leaves no file of its own
 behind when it fails, is interrupted, or runs beside another run saving to the same place."""
-import json, math, os, re, signal, subprocess, sys, tempfile, unittest
+import json, math, os, re, signal, subprocess, sys, tempfile, types, unittest
 from unittest import mock
 
 import harness
@@ -185,6 +185,12 @@ class NothingLost(unittest.TestCase):
             if os.geteuid() != 0:  # root writes anywhere
                 os.mkdir(os.path.join(d, 'locked'), 0o500)
                 self.refused(d, os.path.join('locked', 'model.json'), 'no room for ')
+
+    def test_a_disk_too_full_for_the_model_is_refused_before_training(self):
+        with tempfile.TemporaryDirectory() as d, mock.patch('shutil.disk_usage', return_value=types.SimpleNamespace(total=100, used=99, free=1)):
+            with self.assertRaises(SystemExit) as stopped:
+                harness.load('Parameters', experiment=EXPERIMENT, save_path=os.path.join(d, 'model.json'))
+        self.assertEqual(str(stopped.exception), f"microgpt: no room for {os.path.join(d, 'model.json')}")
 
     def save_over_a_good_model_fails(self, ns_of, expect):
         """Save a good model.json in a new folder, then run the Training cell in-process on the

@@ -151,8 +151,11 @@ class Download(unittest.TestCase):
     def setUpClass(cls):
         body = ('\n'.join(harness.SMALL_NAMES) + '\n').encode()
 
+        cls.requests = []
+
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                cls.requests.append(self.path)
                 self.send_response(200)
                 if self.path == '/names.txt':
                     self.send_header('Content-Length', str(len(body)))
@@ -185,6 +188,16 @@ class Download(unittest.TestCase):
             self.assertEqual(sorted(os.listdir(d)), ['input.txt', 'microgpt.py'])  # moved into place
             with open(os.path.join(d, 'input.txt'), encoding='utf-8') as f:
                 self.assertEqual(f.read().split(), harness.SMALL_NAMES)  # written whole
+
+    def test_a_missing_file_that_is_not_input_txt_is_never_fetched_even_with_a_network(self):
+        with tempfile.TemporaryDirectory() as d:
+            before = len(self.requests)
+            p = harness.run(d, num_steps=3, input_path='functions.txt', names_url=self.url + '/names.txt')
+            self.assertEqual(sorted(os.listdir(d)), ['microgpt.py'])
+        self.assertEqual(len(self.requests), before)  # the server was never asked
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.strip(),
+                         "microgpt: cannot read functions.txt: [Errno 2] No such file or directory: 'functions.txt'")
 
     def test_interrupted_download_leaves_no_file_behind(self):
         with tempfile.TemporaryDirectory() as d:

@@ -14,9 +14,11 @@ input_path = 'input.txt'   # the dataset: one document (here, a name) per line, 
 n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
+# training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
+# sampling
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 
 def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
