@@ -12,7 +12,7 @@ Each of these takes `experiment='NAME'`: then the file is microgpt.py with tests
 applied (by `patched`, which applies a diff as strictly as `git apply` does: every line of context
 must be where the diff says).
 """
-import contextlib, gc, io, math, os, platform, re, shutil, subprocess, sys, tempfile
+import contextlib, gc, io, math, os, platform, random, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
@@ -198,6 +198,14 @@ def doc_loss(ns, doc):
         all_logits.append([l.data for l in logits])
         losses.append(-ns['softmax'](logits)[tokens[pos_id + 1]].log())
     return (1 / n) * sum(losses), all_logits, tokens[:n + 1]
+
+
+def randomize(ns, seed=0):
+    """Give every weight a non-zero random value (attn_wo and mlp_fc2 start at zero, which would
+    leave attention's gradients exactly zero and a comparison of gradients toothless)."""
+    rng = random.Random(seed)
+    for p in ns['params']:
+        p.data = rng.gauss(0, 0.3)
 
 
 def finite_difference(ns, doc, p, h=1e-6):

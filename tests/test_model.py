@@ -17,14 +17,6 @@ def model(**settings):
     return harness.load('Model', **settings)
 
 
-def randomize(ns, seed=0):
-    """Give every weight a non-zero random value (attn_wo and mlp_fc2 start at zero, which would
-    leave attention's gradients exactly zero and the comparison toothless)."""
-    rng = random.Random(seed)
-    for p in ns['params']:
-        p.data = rng.gauss(0, 0.3)
-
-
 class Pieces(unittest.TestCase):
     ns = model()
 
@@ -78,7 +70,7 @@ class Pieces(unittest.TestCase):
 class FiniteDifferences(unittest.TestCase):
     def test_loss_gradient_on_a_sample_of_parameters(self):
         ns = model()
-        randomize(ns)
+        harness.randomize(ns)
         doc, rng = 'alexander', random.Random(3)
         checked = 0
         with harness.paused_gc():
@@ -114,7 +106,7 @@ class AgainstPyTorch(unittest.TestCase):
 
     def compare(self, **settings):
         ns = model(**settings)
-        randomize(ns)
+        harness.randomize(ns)
         twin = self.torch_model(ns, **settings)
         w = twin['state_dict']
         for doc in DOCS:

@@ -2,7 +2,7 @@
 checks line for line, and its cells in order. The NumPy twin, whose backward pass is written by hand:
 it prints golden_output.txt; every gradient equals the one microgpt.py's Value computes, to 1e-12 of
 the largest, for four shapes; after three real training steps, so do the weights."""
-import os, random, re, subprocess, sys, unittest
+import os, re, subprocess, sys, unittest
 
 import harness
 
@@ -79,9 +79,7 @@ class NumPyTwin(unittest.TestCase):
         for shape, data in SHAPES:
             with self.subTest(**shape):
                 ns = harness.load('Model', data=data, **shape)
-                rng = random.Random(0)
-                for p in ns['params']:  # no zero matrices: every gradient has something to say
-                    p.data = rng.gauss(0, 0.3)
+                harness.randomize(ns)  # no zero matrices: every gradient has something to say
                 loss, _, tokens = harness.doc_loss(ns, ns['docs'][0])  # the first training step's name
                 loss.backward()
                 twin = harness.load('Model', data=data, script=NUMPY_SCRIPT, **shape)

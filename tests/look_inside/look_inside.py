@@ -59,15 +59,15 @@ def train(name=None, position=None):
         for title, cell in harness.cells(text):
             exec(compile('\n' * offset + cell, harness.SCRIPT, 'exec'), ns)  # the file's line numbers
             offset += cell.count('\n')
-            if title == 'Tokenizer' and position is not None:
-                top = min(len(name or ns['docs'][0]), ns['block_size'] - 1)
-                if not 0 <= position <= top:
-                    sys.exit(f"look_inside: --position must be from 0 to {top} for {name or ns['docs'][0]!r}")
-            if title == 'Tokenizer' and name is not None:
-                missing = sorted(set(name) - set(ns['uchars']))
-                if missing or not name:
-                    sys.exit(f"look_inside: {name!r} has characters that {ns['input_path']} lacks: "
+            if title == 'Tokenizer':  # the name and the position known: checked before training
+                drawn = ns['docs'][0] if name is None else name
+                missing = sorted(set(drawn) - set(ns['uchars']))
+                if missing or not drawn:
+                    sys.exit(f"look_inside: {drawn!r} has characters that {ns['input_path']} lacks: "
                              f"{''.join(missing)!r}" if missing else 'look_inside: --name takes one character or more')
+                top = min(len(drawn), ns['block_size'] - 1)
+                if position is not None and not 0 <= position <= top:
+                    sys.exit(f"look_inside: --position must be from 0 to {top} for {drawn!r}")
             if title == 'Training':
                 break
     finally:
@@ -132,6 +132,7 @@ def principal_components(rows, k=2, iterations=500):
 
 WATCHED = ('tok_emb', 'pos_emb', 'x', 'x_residual', 'q', 'k', 'v', 'q_h', 'k_h', 'v_h', 'attn_logits',
            'attn_weights', 'head_out', 'x_attn', 'logits')  # gpt()'s vectors, by their names there
+PER_HEAD = ('q_h', 'k_h', 'v_h', 'attn_logits', 'attn_weights', 'head_out')  # made once for each head
 
 
 def forward_pass(ns, name, position):
@@ -152,10 +153,11 @@ def forward_pass(ns, name, position):
             value = frame.f_locals.get(var)
             if value is not None and seen.get(var) is not value:
                 seen[var] = value
-                head = frame.f_locals.get('h') if var in ('q_h', 'k_h', 'v_h', 'attn_logits', 'attn_weights', 'head_out') else None
+                head = frame.f_locals.get('h') if var in PER_HEAD else None
                 line = source.get(previous[0], '').split('  #')[0].strip()
-                if numbers(value):  # not x_attn = [], before any head has run
-                    steps.append((line if len(line) <= 52 else line[:51] + '…', var, head, numbers(value)))
+                floats = numbers(value)
+                if floats:  # not x_attn = [], before any head has run
+                    steps.append((line if len(line) <= 52 else line[:51] + '…', var, head, floats))
 
     def local(frame, event, arg):
         if event in ('line', 'return'):

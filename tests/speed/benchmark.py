@@ -116,8 +116,7 @@ def twins(python, rounds=3):
     times = {name: [] for name, _, _ in runs}
     with tempfile.TemporaryDirectory(prefix='microgpt-twins-') as d:
         for name, _, script in runs:
-            with open(os.path.join(d, name), 'w', encoding='utf-8') as f, open(script, encoding='utf-8') as src:
-                f.write(src.read())
+            shutil.copy(script, os.path.join(d, name))
         shutil.copy(os.path.join(harness.ROOT, 'input.txt'), d)
         with open(os.path.join(harness.ROOT, 'tests', 'golden_output.txt'), encoding='utf-8') as f:
             golden = f.read()
