@@ -1,23 +1,26 @@
 """microgpt: train a tiny GPT on a list of names, then make up new ones, in plain Python."""
 import gc, math, os, random, signal, sys
 
+def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
+    if not ok:
+        sys.exit(f"microgpt: {problem}")
+
+def request_stop(signum, frame):  # Ctrl-C in training: finish the step, then sample; again: quit
+    global stop_requested
+    check(not stop_requested, "stopped by a second Ctrl-C")
+    stop_requested = True
+
 # %% Settings
 # Everything you might change, in one place; each is checked before any work starts.
 input_path = 'input.txt'   # the dataset: one document (here, a name) per line, UTF-8
 n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
+temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 # training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
-# sampling
-temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
-
-def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
-    if not ok:
-        sys.exit(f"microgpt: {problem}")
-
 for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
                 ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
     check(type(x) is int and x > 0, f"{name} must be a whole number above 0, not {x!r}")
@@ -35,12 +38,12 @@ check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n
 # The documents to learn from, one per line (names here), in a shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
-try:  # input_path is read from the folder you run from; only the shipped input.txt is downloaded
-    if input_path == 'input.txt' and not os.path.exists('input.txt'):
+try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order mark skipped)
+    if input_path == 'input.txt' and not os.path.exists('input.txt'):  # the only one downloaded
         import urllib.request  # here, not at the top: a run with no download is spared its memory
         urllib.request.urlretrieve(names_url, 'input.txt.download')  # a cut-off download raises,
         os.replace('input.txt.download', 'input.txt')  # so only a whole one becomes input.txt
-    with open(input_path, encoding='utf-8-sig') as f:  # '-sig': a byte-order mark is no name
+    with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
     check(False, f"cannot read {input_path}: {e}")
@@ -58,14 +61,13 @@ print(f"vocab size: {vocab_size}")
 # %% Autograd
 # A number that remembers how it was made, so that backward() can find how the loss depends on it.
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')  # no dict each: faster
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no dict for each: faster
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the number itself, from the forward pass
         self.grad = 0                    # d(loss)/d(this number), from the backward pass
         self._children = children        # the Values it was computed from
         self._local_grads = local_grads  # d(this)/d(child), one for each child
-        self._visited = None             # marked by backward() as it walks the graph
 
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
@@ -89,16 +91,16 @@ class Value:
     def __repr__(self): return f"Value(data={self.data}, grad={self.grad})"
 
     def backward(self):
-        topo, mark = [], object()  # new each call: marking nodes is faster than a set of them
-        stack, self._visited = [(self, iter(self._children))], mark  # recursion on a list: no limit
+        topo = []
+        visited = set()
+        stack = [(self, iter(self._children))]  # a list, not recursion: no depth limit
         while stack:
-            v, children = stack[-1]
-            for child in children:
-                if child._visited is not mark:
-                    child._visited = mark
-                    stack.append((child, iter(child._children)))
+            for v in stack[-1][1]:  # the children of the node on top of the stack, not yet walked
+                if v not in visited:
+                    visited.add(v)
+                    stack.append((v, iter(v._children)))
                     break
-            else:  # every node v was made from is in topo: now v goes in
+            else:  # every node it was made from is in topo: now the node on top goes in
                 topo.append(stack.pop()[0])
         self.grad = 1  # then the chain rule, from the loss back to every parameter
         for v in reversed(topo):
@@ -177,12 +179,6 @@ def gpt(token_id, pos_id, keys, values):
 m = [0.0] * len(params)  # Adam's running mean of each gradient
 v = [0.0] * len(params)  # and of each gradient's square
 loss_history, stop_requested = [], False
-
-def request_stop(signum, frame):  # Ctrl-C: finish the step, then sample; a second one quits now
-    global stop_requested
-    check(not stop_requested, "stopped by a second Ctrl-C")
-    stop_requested = True
-
 previous_handler = signal.signal(signal.SIGINT, request_stop)
 if sys.implementation.name == 'cpython':  # speed: reference counting frees each step's graph
     gc.disable()  # (it has no cycles), so the cycle collector can rest while training

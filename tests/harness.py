@@ -1,24 +1,15 @@
-"""How the tests reach the real microgpt.py without running its 500 steps.
-
-microgpt.py is a script, not a module, so the tests use two handles it keeps on purpose:
-- Settings: every setting is a `name = value` line at the left margin of its first cell (Adam's four
-  share one: `learning_rate, beta1, beta2, eps_adam = ...`). `source(num_steps=20)` is the real
-  file's text with those lines (or that one value) replaced.
-- Cells: `# %%` lines split the file into notebook cells. `load(...)` executes the cells in order,
-  up to and including the one named, in a fresh namespace, and returns that namespace, so tests
-  can call `Value`, `gpt`, `softmax`... as the file defines them.
-`run(...)` runs the (re-set) file as a real program in a temporary folder with its own input.txt.
-Each of these takes `experiment='NAME'`: then the file is microgpt.py with tests/experiments/NAME.diff
-applied (by `patched`, which applies a diff as strictly as `git apply` does: every line of context
-must be where the diff says).
-"""
+"""How the tests reach the real microgpt.py without running its 500 steps. source() is its text with
+settings changed (each is a `name = value` line at the left margin; Adam's four share one line);
+cells() splits it at its `# %%` lines, as a notebook does; load() runs its cells through the one
+named, in-process, and returns their namespace; run() runs it as a program in a folder of its own.
+Each takes experiment='NAME': microgpt.py with tests/experiments/NAME.diff applied by patched(), as
+strictly as git apply applies it (each line of context where the diff says)."""
 import contextlib, gc, io, math, os, platform, random, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
-TORCH_SCRIPT = os.path.join(ROOT, 'tests', 'twins', 'microgpt_torch.py')  # the same model in PyTorch
-EXPERIMENTS = os.path.join(ROOT, 'tests', 'experiments')  # NAME.diff: a change to microgpt.py
-
+TORCH_SCRIPT = os.path.join(ROOT, 'tests', 'twins', 'microgpt_torch.py')
+EXPERIMENTS = os.path.join(ROOT, 'tests', 'experiments')
 # A small dataset: quick to train on, with names longer and shorter than block_size (8).
 SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah', 'oliver', 'elijah',
                'james', 'william', 'benjamin', 'lucas', 'henry', 'alexander', 'mason', 'michael',
@@ -29,7 +20,7 @@ SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah',
 
 @contextlib.contextmanager
 def paused_gc():
-    """Pause the cycle collector around heavy in-process graph work, as microgpt.py itself does."""
+    """The cycle collector paused around heavy graph work, as microgpt.py pauses it in training."""
     gc.disable()
     try:
         yield
@@ -41,24 +32,23 @@ def experiment_names():
     return sorted(name[:-len('.diff')] for name in os.listdir(EXPERIMENTS) if name.endswith('.diff'))
 
 
+def read(path):
+    with open(path, encoding='utf-8') as f:
+        return f.read()
+
+
 def patched(experiment, text=None):
-    """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied. Strict, as `git apply`
-    is: each hunk must find its context and removed lines exactly at the line it names, or this raises
-    ValueError naming the hunk."""
-    if text is None:
-        with open(SCRIPT, encoding='utf-8') as f:
-            text = f.read()
-    with open(os.path.join(EXPERIMENTS, experiment + '.diff'), encoding='utf-8') as f:
-        diff = f.read().split('\n')
-    lines, out, at = text.split('\n'), [], 0  # `at`: the next line of `lines` not yet copied
+    """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied; a hunk whose context
+    or removed lines are not at the line it names raises ValueError."""
+    lines, out, at = (read(SCRIPT) if text is None else text).split('\n'), [], 0
+    diff = read(os.path.join(EXPERIMENTS, experiment + '.diff')).split('\n')
     i = next(k for k, line in enumerate(diff) if line.startswith('--- ')) + 2  # after ---/+++
     while i < len(diff) and diff[i].startswith('@@'):
         start, count = (int(n) for n in re.match(r'@@ -(\d+)(?:,(\d+))? ', diff[i]).groups(default='1'))
         start = start - 1 if count else start  # 0-based index of the hunk's first old line
         if start < at:
             raise ValueError(f'{experiment}.diff: hunk {diff[i]} overlaps the one before it')
-        out += lines[at:start]
-        at, i = start, i + 1
+        out, at, i = out + lines[at:start], start, i + 1
         while i < len(diff) and diff[i][:1] in (' ', '-', '+', '\\'):
             kind, line = diff[i][:1], diff[i][1:]
             if kind in ' -':
@@ -73,60 +63,36 @@ def patched(experiment, text=None):
 
 
 def source(script=SCRIPT, experiment=None, codes=None, **settings):
-    """The text of microgpt.py (or another script, or microgpt.py with an experiment applied) with the
-    named settings set to new values: repr'd from **settings, or as written in `codes` ({name: Python})."""
-    codes = dict(codes or {}, **{name: code(value) for name, value in settings.items()})
-    if experiment:
-        text = patched(experiment)
-    else:
-        with open(script, encoding='utf-8') as f:
-            text = f.read()
+    """The script's text (microgpt.py's, or with an experiment applied) with settings set to new
+    values: repr'd from **settings (nan and inf spelt out), or as Python source in `codes`."""
+    codes = dict(codes or {}, **{name: f"float('{v}')" if isinstance(v, float) and not math.isfinite(v)
+                                 else repr(v) for name, v in settings.items()})
+    text = patched(experiment) if experiment else read(script)
     for name, value in codes.items():
-        text, n = re.subn(rf'(?m)^{re.escape(name)}\s*=.*$', lambda m: f'{name} = {value}', text)
-        if n == 0:  # one of several set on one line: `learning_rate, beta1, beta2, eps_adam = ...`
-            text, n = re.subn(rf'(?m)^((?:\w+, )*){re.escape(name)}((?:, \w+)*) = (.*?)(\s+#.*)?$',
-                              lambda m: set_one(m, name, value), text)
-        if n != 1:
-            raise ValueError(f'microgpt.py has no single setting line for {name}')
+        pattern = rf'(?m)^((?:\w+, )*){re.escape(name)}((?:, \w+)*) = (.*?)(\s+#.*)?$'
+        found = re.findall(pattern, text)
+        if len(found) != 1:
+            raise ValueError(f'{script} has no single setting line for {name}')
+        before, after, values, comment = found[0]
+        names = (before + name + after).split(', ')
+        values = values.split(', ') if len(names) > 1 else [values]
+        values[names.index(name)] = value
+        text = re.sub(pattern, lambda m: f"{', '.join(names)} = {', '.join(values)}{comment}", text)
     return text
 
 
-def code(value):
-    """Python source for a setting's value: its repr, but float('nan') and float('inf') spelled out."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"float('{value}')"
-    return repr(value)
-
-
-def set_one(m, name, value):
-    """The line `a, b, c = 1, 2, 3` matched by m, with `name`'s value made `value`."""
-    names = (m.group(1) + name + m.group(2)).split(', ')
-    values = m.group(3).split(', ')
-    if len(values) != len(names):
-        raise ValueError(f'cannot set {name} on the line {m.group(0)!r}')
-    values[names.index(name)] = value
-    return f"{', '.join(names)} = {', '.join(values)}{m.group(4) or ''}"
-
-
 def cells(text):
-    """[(title, code)] for each `# %%` cell (its marker line kept, so line numbers stay true);
-    the lines before the first cell come as title ''."""
-    starts = [m.start() for m in re.finditer(r'(?m)^# %%', text)]
-    bounds = [0] + starts + [len(text)]
-    out = []
-    for begin, end in zip(bounds, bounds[1:]):
-        code = text[begin:end]
-        title = code.split('\n', 1)[0][4:].strip() if code.startswith('# %%') else ''
-        out.append((title, code))
-    return out
+    """[(title, code)] for each `# %%` cell, its marker line kept; the lines before the first: ''."""
+    bounds = [0] + [m.start() for m in re.finditer(r'(?m)^# %%', text)] + [len(text)]
+    chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [(c.split('\n', 1)[0][4:].strip() if c.startswith('# %%') else '', c) for c in chunks]
 
 
 def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
-    """Execute microgpt.py's (or another script's, or an experiment's) cells through the one titled
-    `upto`; return the namespace. `data` (a list of lines) becomes the input file; settings are as for
-    source()."""
+    """A fresh namespace with the script's cells run in it through the one titled `upto`, on `data`
+    (lines; SMALL_NAMES unless input_path is set); what they printed is ns['_stdout']."""
     with tempfile.TemporaryDirectory(prefix='microgpt-test-') as folder:
-        if 'input_path' not in settings:  # only the data cell reads it; the folder can go after
+        if 'input_path' not in settings:  # only the Data cell reads it: the folder can go after
             settings['input_path'] = os.path.join(folder, 'input.txt')
             with open(settings['input_path'], 'w', encoding='utf-8') as f:
                 f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
@@ -137,58 +103,54 @@ def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
                 break
         else:
             raise AssertionError(f'{script} has no cell titled {upto!r}')
-        namespace = {'__name__': 'microgpt'}
-        namespace['_stdout'] = execute_code(''.join(chosen), namespace, script)
-    return namespace
+        ns = {'__name__': 'microgpt'}
+        run_code(''.join(chosen), ns, script)
+    return ns
 
 
-def execute_code(code, namespace, script=SCRIPT):
-    """Execute cells' code in `namespace`, as a notebook does; return what it printed (kept as
-    namespace['_printed'] too, for a cell that ends in an exception)."""
+def run_cell(ns, title, experiment=None):
+    """Run microgpt.py's cell `title` (or an experiment's) in ns, after load(), as a notebook runs
+    it; return what it printed, kept as ns['_stdout'] even when the cell raises."""
+    return run_code(dict(cells(source(experiment=experiment)))[title], ns)
+
+
+def run_code(code, ns, script=SCRIPT):
     with contextlib.redirect_stdout(io.StringIO()) as out:
         try:
-            exec(compile(code, script, 'exec'), namespace)
+            exec(compile(code, script, 'exec'), ns)
         finally:
-            namespace['_printed'] = out.getvalue()
-    return out.getvalue()
-
-
-def run_cell(namespace, title, experiment=None):
-    """Execute microgpt.py's (or an experiment's) cell titled `title` (as shipped: its settings are the
-    namespace's) in `namespace`, after load(); return what it printed."""
-    return execute_code(dict(cells(source(experiment=experiment)))[title], namespace)
+            ns['_stdout'] = out.getvalue()
+    return ns['_stdout']
 
 
 def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, text=None, shipped_data=False,
             **settings):
-    """Write microgpt.py (or another script, under its own name; or an experiment, as microgpt.py;
-    with settings changed, if any; or `text`, as microgpt.py) into `folder`, and input.txt from
-    `data` (lines), `raw` (bytes) or, with shipped_data, a copy of the shipped one."""
+    """Write the script into `folder` (under its own name; as microgpt.py for an experiment or
+    `text`), and input.txt from `data` (lines), `raw` (bytes), or a copy of the shipped one."""
     name = 'microgpt.py' if text is not None else os.path.basename(script)
     with open(os.path.join(folder, name), 'w', encoding='utf-8') as f:
         f.write(source(script, experiment, **settings) if text is None else text)
     if shipped_data:
         shutil.copy(os.path.join(ROOT, 'input.txt'), os.path.join(folder, 'input.txt'))
-    if data is not None:
-        raw = ('\n'.join(data) + '\n').encode('utf-8')
+    raw = ('\n'.join(data) + '\n').encode('utf-8') if data is not None else raw
     if raw is not None:
         with open(os.path.join(folder, 'input.txt'), 'wb') as f:
             f.write(raw)
 
 
 def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
-    """Run a script as a program with `folder` as its working directory. Returns CompletedProcess."""
     return subprocess.run([python or sys.executable, *flags, script], cwd=folder, capture_output=True,
                           text=True, encoding='utf-8', timeout=timeout)
 
 
 def run(folder, data=None, raw=None, python=None, script=SCRIPT, experiment=None, **settings):
+    """prepare(), then execute(): the CompletedProcess of the script run as a program in `folder`."""
     prepare(folder, data, raw, script, experiment, **settings)
     return execute(folder, script=os.path.basename(script), python=python)
 
 
 def doc_loss(ns, doc):
-    """The training loss for one document, exactly as the training cell computes it."""
+    """(loss, each position's logits, the tokens) for one document, as the Training cell makes them."""
     tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
     n = min(ns['block_size'], len(tokens) - 1)
     keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
@@ -201,17 +163,16 @@ def doc_loss(ns, doc):
 
 
 def randomize(ns, seed=0):
-    """Give every weight a non-zero random value (attn_wo and mlp_fc2 start at zero, which would
-    leave attention's gradients exactly zero and a comparison of gradients toothless)."""
+    """Every weight random and not zero: attn_wo and mlp_fc2 start at zero, which would leave
+    attention's gradients exactly zero and a comparison of gradients toothless."""
     rng = random.Random(seed)
     for p in ns['params']:
         p.data = rng.gauss(0, 0.3)
 
 
 def finite_difference(ns, doc, p, h=1e-6):
-    """d(loss)/d(p) for one document by central differences, p's value put back afterwards."""
-    old = p.data
-    p.data = old + h
+    """d(loss)/d(p) for one document by central differences; p's value put back."""
+    old, p.data = p.data, p.data + h
     up = doc_loss(ns, doc)[0].data
     p.data = old - h
     down = doc_loss(ns, doc)[0].data
@@ -219,12 +180,21 @@ def finite_difference(ns, doc, p, h=1e-6):
     return (up - down) / (2 * h)
 
 
+SUMMARY = re.compile(r'^mean loss of the last (\d+) steps: (\d+\.\d{4}) '
+                     r'\(a uniform guess over (\d+) tokens: (\d+\.\d{4})\)$', re.M)
+
+
 def losses(stdout):
     return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines() if line.startswith('step ')]
 
 
+def samples(stdout):
+    return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()
+            if line.startswith('sample ')]
+
+
 def gradient_logs(stdout):
-    """{step: {matrix: (rms weight, rms grad, update/weight)}} from grad_log_every's report."""
+    """{step: {matrix: (rms weight, rms grad, update/weight)}} from gradient_log.diff's report."""
     logs, step = {}, None
     for line in stdout.splitlines():
         if line.startswith('  at step '):
@@ -236,28 +206,16 @@ def gradient_logs(stdout):
     return logs
 
 
-def samples(stdout):
-    return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()
-            if line.startswith('sample ')]
-
-
-def seconds(s):
-    if s < 1:
-        return f'{s:.3f} s'
+def seconds(s):  # for the tools' tables
     if s < 90:
-        return f'{s:.3g} s'
-    if s < 90 * 60:
-        return f'{s / 60:.1f} min'
-    return f'{s / 3600:.1f} h'
+        return f'{s:.3f} s' if s < 1 else f'{s:.3g} s'
+    return f'{s / 60:.1f} min' if s < 90 * 60 else f'{s / 3600:.1f} h'
 
 
 def cpu():
     """The CPU's model name, where the system says it."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
     return platform.processor() or platform.machine()

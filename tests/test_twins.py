@@ -22,11 +22,11 @@ def settings(script):
 
 
 def checks(script):
-    """The lines of the script from `def check` to the last of microgpt.py's checks."""
+    """The script's `def check` and its lines from the first check of a setting to the last of
+    microgpt.py's checks."""
     lines = harness.source(script).splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith('def check(ok, problem):'))
-    end = next(i for i, line in enumerate(lines) if line.startswith('check(n_layer * block_size'))
-    return lines[start:end + 1]
+    at = lambda prefix: next(i for i, line in enumerate(lines) if line.startswith(prefix))
+    return lines[at('def check(ok, problem):'):][:3] + lines[at('for name, x in'):at('check(n_layer * block_size') + 1]
 
 
 class InStep(unittest.TestCase):

@@ -8,22 +8,21 @@ python tests/twins/microgpt_numpy.py (it needs NumPy: pip install numpy)."""
 import math, random, sys
 import numpy as np
 
+def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
+    if not ok:
+        sys.exit(f"microgpt: {problem}")
+
 # %% Settings
 # microgpt.py's settings, with the same defaults and the same checks.
 input_path = 'input.txt'   # the dataset: one document (here, a name) per line, UTF-8
 n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
+temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 # training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
-# sampling
-temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
-
-def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
-    if not ok:
-        sys.exit(f"microgpt: {problem}")
 
 for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
                 ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
@@ -41,8 +40,8 @@ check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n
 # %% Data
 # The same documents in the same shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
-try:  # input_path is read from the folder you run from (no download here)
-    with open(input_path, encoding='utf-8-sig') as f:  # '-sig': a byte-order mark is no name
+try:  # input_path is read from the folder you run from, as UTF-8 (no download here)
+    with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
     check(False, f"cannot read {input_path}: {e}")

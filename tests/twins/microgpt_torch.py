@@ -6,24 +6,23 @@ import math, random, sys, warnings
 warnings.filterwarnings('ignore', message='Failed to initialize NumPy')  # PyTorch looks; we need none
 import torch
 
+def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
+    if not ok:
+        sys.exit(f"microgpt: {problem}")
+
 # %% Settings
 # microgpt.py's settings, with the same defaults and the same checks, and two of PyTorch's own.
 input_path = 'input.txt'   # the dataset: one document (here, a name) per line, UTF-8
 n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
+temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 # training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
-# sampling
-temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 device = 'cpu'             # 'cuda' or 'mps' where the machine has one
 dtype = torch.float64      # float64 prints microgpt.py's lines; float32 is faster, but its lines may differ
-
-def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
-    if not ok:
-        sys.exit(f"microgpt: {problem}")
 
 for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
                 ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
@@ -47,8 +46,8 @@ torch.set_num_threads(1)  # matrices this small gain nothing from more, and lose
 # %% Data
 # The same documents in the same shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
-try:  # input_path is read from the folder you run from (no download here)
-    with open(input_path, encoding='utf-8-sig') as f:  # '-sig': a byte-order mark is no name
+try:  # input_path is read from the folder you run from, as UTF-8 (no download here)
+    with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
     check(False, f"cannot read {input_path}: {e}")
