@@ -17,7 +17,6 @@ SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah',
                'owen', 'theodore', 'aiden', 'samuel', 'joseph', 'john', 'david', 'wyatt', 'matthew',
                'luke', 'asher', 'carter', 'julian', 'grayson', 'leo', 'jayden', 'gabriel', 'isaac']
 
-
 @contextlib.contextmanager
 def paused_gc():
     """The cycle collector paused around heavy graph work, as microgpt.py pauses it in training."""
@@ -27,15 +26,12 @@ def paused_gc():
     finally:
         gc.enable()
 
-
 def experiment_names():
     return sorted(name[:-len('.diff')] for name in os.listdir(EXPERIMENTS) if name.endswith('.diff'))
-
 
 def read(path):
     with open(path, encoding='utf-8') as f:
         return f.read()
-
 
 def patched(experiment, text=None):
     """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied; a hunk whose context
@@ -61,7 +57,6 @@ def patched(experiment, text=None):
             i += 1
     return '\n'.join(out + lines[at:])
 
-
 def source(script=SCRIPT, experiment=None, codes=None, **settings):
     """The script's text (microgpt.py's, or with an experiment applied) with settings set to new
     values: repr'd from **settings (nan and inf spelt out), or as Python source in `codes`."""
@@ -80,13 +75,11 @@ def source(script=SCRIPT, experiment=None, codes=None, **settings):
         text = re.sub(pattern, lambda m: f"{', '.join(names)} = {', '.join(values)}{comment}", text)
     return text
 
-
 def cells(text):
     """[(title, code)] for each `# %%` cell, its marker line kept; the lines before the first: ''."""
     bounds = [0] + [m.start() for m in re.finditer(r'(?m)^# %%', text)] + [len(text)]
     chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
     return [(c.split('\n', 1)[0][4:].strip() if c.startswith('# %%') else '', c) for c in chunks]
-
 
 def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
     """A fresh namespace with the script's cells run in it through the one titled `upto`, on `data`
@@ -107,12 +100,10 @@ def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
         run_code(''.join(chosen), ns, script)
     return ns
 
-
 def run_cell(ns, title, experiment=None):
     """Run microgpt.py's cell `title` (or an experiment's) in ns, after load(), as a notebook runs
     it; return what it printed, kept as ns['_stdout'] even when the cell raises."""
     return run_code(dict(cells(source(experiment=experiment)))[title], ns)
-
 
 def run_code(code, ns, script=SCRIPT):
     with contextlib.redirect_stdout(io.StringIO()) as out:
@@ -121,7 +112,6 @@ def run_code(code, ns, script=SCRIPT):
         finally:
             ns['_stdout'] = out.getvalue()
     return ns['_stdout']
-
 
 def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, text=None, shipped_data=False,
             **settings):
@@ -137,17 +127,14 @@ def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, text=No
         with open(os.path.join(folder, 'input.txt'), 'wb') as f:
             f.write(raw)
 
-
 def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
     return subprocess.run([python or sys.executable, *flags, script], cwd=folder, capture_output=True,
                           text=True, encoding='utf-8', timeout=timeout)
-
 
 def run(folder, data=None, raw=None, python=None, script=SCRIPT, experiment=None, **settings):
     """prepare(), then execute(): the CompletedProcess of the script run as a program in `folder`."""
     prepare(folder, data, raw, script, experiment, **settings)
     return execute(folder, script=os.path.basename(script), python=python)
-
 
 def doc_loss(ns, doc):
     """(loss, each position's logits, the tokens) for one document, as the Training cell makes them."""
@@ -161,14 +148,12 @@ def doc_loss(ns, doc):
         losses.append(-ns['softmax'](logits)[tokens[pos_id + 1]].log())
     return (1 / n) * sum(losses), all_logits, tokens[:n + 1]
 
-
 def randomize(ns, seed=0):
     """Every weight random and not zero: attn_wo and mlp_fc2 start at zero, which would leave
     attention's gradients exactly zero and a comparison of gradients toothless."""
     rng = random.Random(seed)
     for p in ns['params']:
         p.data = rng.gauss(0, 0.3)
-
 
 def finite_difference(ns, doc, p, h=1e-6):
     """d(loss)/d(p) for one document by central differences; p's value put back."""
@@ -179,19 +164,15 @@ def finite_difference(ns, doc, p, h=1e-6):
     p.data = old
     return (up - down) / (2 * h)
 
-
 SUMMARY = re.compile(r'^mean loss of the last (\d+) steps: (\d+\.\d{4}) '
                      r'\(a uniform guess over (\d+) tokens: (\d+\.\d{4})\)$', re.M)
-
 
 def losses(stdout):
     return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines() if line.startswith('step ')]
 
-
 def samples(stdout):
     return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()
             if line.startswith('sample ')]
-
 
 def gradient_logs(stdout):
     """{step: {matrix: (rms weight, rms grad, update/weight)}} from gradient_log.diff's report."""
@@ -205,12 +186,10 @@ def gradient_logs(stdout):
             logs[step][name] = tuple(float(x) for x in numbers)
     return logs
 
-
 def seconds(s):  # for the tools' tables
     if s < 90:
         return f'{s:.3f} s' if s < 1 else f'{s:.3g} s'
     return f'{s / 60:.1f} min' if s < 90 * 60 else f'{s / 3600:.1f} h'
-
 
 def cpu():
     """The CPU's model name, where the system says it."""

@@ -10,16 +10,13 @@ EXPECTED = harness.experiment_names()
 ALONE = 'final_revision'  # a whole other revision: it combines with none of the others
 RUNNER = os.path.join(harness.EXPERIMENTS, 'experiments.py')
 
-
 def step_lines(stdout):
     return [line for line in stdout.splitlines() if line.startswith('step ')]
-
 
 def run_small(experiment=None, data=harness.SMALL_NAMES, **settings):
     """The file (or an experiment) run as a program on the small dataset; its CompletedProcess."""
     with tempfile.TemporaryDirectory() as d:
         return harness.run(d, data=data, experiment=experiment, **settings)
-
 
 class EveryDiff(unittest.TestCase):
     def test_a_diff_that_no_longer_fits_is_an_error_naming_the_line(self):
@@ -37,7 +34,6 @@ class EveryDiff(unittest.TestCase):
                               f'python tests/experiments/experiments.py {name}'):
                     self.assertIn(words, head)
                 self.assertLessEqual({line for line in harness.patched(name).splitlines() if len(line) > 100}, allowed)
-
 
 @unittest.skipIf(shutil.which('git') is None, 'git is not installed')
 class LivingWithEdits(unittest.TestCase):
@@ -87,7 +83,6 @@ class LivingWithEdits(unittest.TestCase):
                 mine = harness.source() if name == ALONE else harness.source(temperature=0.8)
                 self.assertEqual(self.apply(harness.source(), name), harness.patched(name))  # the tests' copy
                 self.assertEqual(self.apply(self.apply(mine, name), name, reverse=True), mine)
-
 
 class TheRunner(unittest.TestCase):
     """experiments.py: what it takes, a name it does not know, and in a clone whose microgpt.py the
@@ -158,7 +153,6 @@ class TheRunner(unittest.TestCase):
             self.assertIn('experiments: stopped by signal', err)
             self.assertEqual(os.listdir(tmp), [])
 
-
 class Mistakes(unittest.TestCase):
     def test_a_setting_an_experiment_adds_set_wrong_is_one_line_before_any_work(self):
         for name, setting, value, expect in [
@@ -177,7 +171,6 @@ class Mistakes(unittest.TestCase):
                 self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout)), (1, f'microgpt: {expect}\n', []))
         p = run_small('held_out', data=harness.SMALL_NAMES[:9])
         self.assertEqual(p.stderr, 'microgpt: input.txt has too few names to hold some out: it needs 10 or more\n')
-
 
 class Prompt(unittest.TestCase):
     def test_every_sample_starts_with_the_prompt_and_fits_in_block_size(self):
@@ -214,7 +207,6 @@ class Prompt(unittest.TestCase):
                 name += ns['uchars'][best]
         self.assertEqual(harness.samples(ns['_stdout']), [name] * 20)
 
-
 class LearningRateSchedule(unittest.TestCase):
     def test_cosine_with_no_warmup_is_the_shipped_run_byte_for_byte(self):
         plain = harness.load('Inference', num_steps=8, n_embd=8, n_head=2)['_stdout']
@@ -235,7 +227,6 @@ class LearningRateSchedule(unittest.TestCase):
                 for step in range(10, 40):
                     self.assertAlmostEqual(rate(step), lr * expected(step - 10, 30), delta=1e-15)
 
-
 class Relu(unittest.TestCase):
     def test_the_mlp_uses_plain_relu_and_trains_differently(self):
         text = harness.patched('relu')
@@ -245,7 +236,6 @@ class Relu(unittest.TestCase):
         self.assertEqual(plain[0], relu[0])  # step 1: attn_wo and mlp_fc2 are zero, the MLP adds 0
         self.assertNotEqual(plain, relu)
         self.assertEqual(len(harness.load('Model', experiment='relu')['params']), len(harness.load('Model')['params']))
-
 
 class FinalRevision(unittest.TestCase):
     def test_its_seven_edits(self):
@@ -263,7 +253,6 @@ class FinalRevision(unittest.TestCase):
             stdout = subprocess.run([sys.executable, 'microgpt.py'], cwd=d, capture_output=True).stdout.decode('utf-8')
         self.assertEqual(stdout.count('\r'), 4)
         self.assertEqual(len(harness.losses(stdout.replace('\r', '\n'))), 4)
-
 
 class LayerNorm(unittest.TestCase):
     ns = harness.load('Model', experiment='layernorm')
@@ -301,7 +290,6 @@ class LayerNorm(unittest.TestCase):
                     self.assertAlmostEqual(row[3].grad, fd, delta=1e-6 * max(1.0, abs(fd)), msg=name)
                     self.assertNotEqual(row[3].grad, 0, name)
 
-
 class Dropout(unittest.TestCase):
     def test_with_dropout_0_every_line_is_the_plain_files(self):
         narrow = dict(num_steps=5, n_embd=8, n_head=2)
@@ -331,7 +319,6 @@ class Dropout(unittest.TestCase):
         none = harness.load('Training', experiment='dropout', num_steps=10, dropout=0.0)
         self.assertEqual([p.data for p in none['params']], [p.data for p in plain['params']])
 
-
 class HeldOut(unittest.TestCase):
     def test_names_never_trained_on_scored_every_100_steps_beside_the_last_trained_on(self):
         narrow = dict(num_steps=100, n_embd=4, n_head=2)  # a narrow model: what is scored is the same
@@ -350,7 +337,6 @@ class HeldOut(unittest.TestCase):
         for names, printed in ((trained_on, reports[0][0]), (ns['held_out'], reports[0][1])):
             mean = sum(harness.doc_loss(ns, name)[0].data for name in names) / len(names)
             self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100 are the ones it scored
-
 
 if __name__ == '__main__':
     unittest.main()

@@ -12,21 +12,17 @@ EXPERIMENT = 'save_and_load'
 LAYOUT = ['wte', 'wpe', 'lm_head', 'layer0.attn_wq', 'layer0.attn_wk', 'layer0.attn_wv', 'layer0.attn_wo',
           'layer0.mlp_fc1', 'layer0.mlp_fc2']
 
-
 def run(d, save_path='', **settings):
     """The patched file run in folder d on the small dataset; it saves only when asked to here."""
     return harness.run(d, data=harness.SMALL_NAMES, experiment=EXPERIMENT, save_path=save_path, **settings)
-
 
 def listing(d):
     """Every name in the folder, hidden ones too, but the program and its dataset."""
     return sorted(set(os.listdir(d)) - {'microgpt.py', 'input.txt'})
 
-
 def model_text(d, name='model.json'):
     with open(os.path.join(d, name), 'rb') as f:
         return f.read()
-
 
 class RoundTrip(unittest.TestCase):
     def test_a_loaded_model_samples_the_names_the_trained_one_sampled_at_any_temperature(self):
@@ -63,7 +59,6 @@ class RoundTrip(unittest.TestCase):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(os.stat(os.path.join(d, 'model.json')).st_mode & 0o777, 0o640)
 
-
 class Unusable(unittest.TestCase):
     def test_each_problem_is_one_line_and_exit_1_before_any_work(self):
         with tempfile.TemporaryDirectory() as d:
@@ -96,7 +91,6 @@ class Unusable(unittest.TestCase):
             with self.subTest(name=name), tempfile.TemporaryDirectory() as d:
                 p = run(d, **{name: True})
                 self.assertEqual((p.returncode, p.stderr), (1, "microgpt: save_path and load_path must be text, or ''\n"))
-
 
 class NothingLost(unittest.TestCase):
     """Every save_path a careless learner might give, tried for real: what was there stays as it was,
@@ -202,7 +196,6 @@ class NothingLost(unittest.TestCase):
             self.assertIn('saved the trained model to model.json', rest)
             self.assertEqual(harness.samples(run(d, load_path='model.json').stdout), harness.samples(rest))
             self.assertEqual(listing(d), ['model.json'])
-
 
 if __name__ == '__main__':
     unittest.main()

@@ -15,29 +15,19 @@ REFERENCE_LONG_LINES = [
 ]
 # (setting, a mistake a learner makes, what the one line says): each stops the run before any work.
 SETTING_MISTAKES = [
-    ('n_embd', 15, 'n_embd (15) must be divisible by n_head (4)'),
-    ('n_head', 3, 'n_embd (16) must be divisible by n_head (3)'),
-    ('n_embd', 0, 'n_embd must be a whole number above 0, not 0'),
-    ('n_head', -4, 'n_head must be a whole number above 0, not -4'),
+    ('n_embd', 15, 'n_embd (15) must be divisible by n_head (4)'), ('n_head', 3, 'n_embd (16) must be divisible by n_head (3)'),
+    ('n_embd', 0, 'n_embd must be a whole number above 0, not 0'), ('n_head', -4, 'n_head must be a whole number above 0, not -4'),
     ('n_layer', True, 'n_layer must be a whole number above 0, not True'),
     ('block_size', 8.5, 'block_size must be a whole number above 0, not 8.5'),
     ('block_size', '8', "block_size must be a whole number above 0, not '8'"),
     ('num_steps', 5e2, 'num_steps must be a whole number above 0, not 500.0'),
-    ('n_embd', 10**9, 'too big to fit in memory: lower n_embd or n_layer'),
-    ('temperature', 0, 'temperature must be a number from 1e-100 to 1e100, not 0'),
-    ('temperature', '0.5', "temperature must be a number from 1e-100 to 1e100, not '0.5'"),
-    ('temperature', float('nan'), 'temperature must be a number from 1e-100 to 1e100, not nan'),
-    ('temperature', 1e-310, 'temperature must be a number from 1e-100 to 1e100, not 1e-310'),
-    ('temperature', 10**400, 'temperature must be a number from 1e-100 to 1e100, not 1000'),
-    ('learning_rate', True, 'learning_rate must be a number from 1e-100 to 1e100, not True'),
-    ('learning_rate', float('inf'), 'learning_rate must be a number from 1e-100 to 1e100, not inf'),
-    ('eps_adam', 10**400, 'eps_adam must be a number from 1e-100 to 1e100, not 1000'),
-    ('beta1', 1.0, 'beta1 must be >= 0 and < 1, not 1.0'),
-    ('beta2', '0.95', "beta2 must be >= 0 and < 1, not '0.95'"),
-    ('input_path', '', "input_path must name a file, not ''"),
-    ('input_path', 0, 'input_path must name a file, not 0'),
-]
-
+    ('n_embd', 10**9, 'too big to fit in memory: lower n_embd or n_layer')] + [
+    (name, value, f'{name} must be a number from 1e-100 to 1e100, not {shown}') for name, value, shown in [
+        ('temperature', 0, '0'), ('temperature', '0.5', "'0.5'"), ('temperature', float('nan'), 'nan'),
+        ('temperature', 1e-310, '1e-310'), ('temperature', 10**400, '1000'), ('learning_rate', True, 'True'),
+        ('learning_rate', float('inf'), 'inf'), ('eps_adam', 10**400, '1000')]] + [
+    ('beta1', 1.0, 'beta1 must be >= 0 and < 1, not 1.0'), ('beta2', '0.95', "beta2 must be >= 0 and < 1, not '0.95'"),
+    ('input_path', '', "input_path must name a file, not ''"), ('input_path', 0, 'input_path must name a file, not 0')]
 
 def snapshot(folder):
     """Every file in the folder with its bytes (a folder as None): to show a run made or changed none."""
@@ -47,7 +37,6 @@ def snapshot(folder):
         with open(path, 'rb') if os.path.isfile(path) else open(os.devnull, 'rb') as f:
             files[name] = f.read()
     return files
-
 
 class OneSitting(unittest.TestCase):
     """It reads as the reference does: its line widths, its cells in order, its spacing."""
@@ -81,7 +70,6 @@ class OneSitting(unittest.TestCase):
                 self.assertEqual(len(harness.samples(p.stdout)), 20)
         if len(pythons) == 1:
             self.skipTest('pypy3 is not installed (CI installs it): ran on CPython only')
-
 
 class BadInput(unittest.TestCase):
     def run_bad(self, expect, **kw):
@@ -123,7 +111,6 @@ class BadInput(unittest.TestCase):
                 p = self.run_bad('loss diverged at step ', data=harness.SMALL_NAMES, learning_rate=rate)
                 self.assertRegex(p.stderr, r'^microgpt: loss diverged at step \d+: lower learning_rate\n$')
                 self.assertEqual(len(harness.losses(p.stdout)), int(p.stderr.split('step ')[1].split(':')[0]) - 1)
-
 
 class Download(unittest.TestCase):
     """input.txt missing: it is downloaded, or one line says why not. A local server stands in for
@@ -186,7 +173,6 @@ class Download(unittest.TestCase):
         self.assertEqual(p.stderr, "microgpt: cannot read functions.txt: [Errno 2] No such file or directory: "
                                    "'functions.txt'\n")
 
-
 class OddButValidText(unittest.TestCase):
     def test_a_byte_order_mark_reads_as_if_it_were_not_there(self):
         # Windows Notepad starts UTF-8 files with the mark U+FEFF; it must not become a token.
@@ -210,7 +196,6 @@ class OddButValidText(unittest.TestCase):
                 for name in harness.samples(p.stdout):
                     self.assertLessEqual(set(name), chars)
                     self.assertLessEqual(len(name), 8)
-
 
 if __name__ == '__main__':
     unittest.main()

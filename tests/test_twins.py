@@ -1,8 +1,10 @@
 """The twins in tests/twins/: each keeps microgpt.py's settings (the same names and defaults), its
-checks line for line, and its cells in order. The NumPy twin, whose backward pass is written by hand:
-it prints golden_output.txt; every gradient equals the one microgpt.py's Value computes, to 1e-12 of
-the largest, for four shapes; after three real training steps, so do the weights."""
-import os, re, subprocess, sys, unittest
+checks line for line and its cells in order, and, run from the repository root, prints exactly
+golden_output.txt. The PyTorch twin gives microgpt.py's messages for bad input, and a device or
+dtype it cannot use is one line (test_model.py holds its gradients and its Adam to microgpt.py's).
+The NumPy twin, whose backward pass is written by hand: every gradient equals the Value engine's,
+to 1e-12 of the largest, for four shapes, and after three training steps so do the weights."""
+import os, re, subprocess, sys, tempfile, unittest
 
 import harness
 
@@ -10,67 +12,87 @@ try:
     import numpy as np
 except ImportError:
     np = None
+try:
+    import torch
+except ImportError:
+    torch = None
 
 NUMPY_SCRIPT = os.path.join(harness.ROOT, 'tests', 'twins', 'microgpt_numpy.py')
 TWINS = {'torch': harness.TORCH_SCRIPT, 'numpy': NUMPY_SCRIPT}
 SETTING = re.compile(r'^([a-z_]\w*(?:, [a-z_]\w*)*) = (.+?)(?:\s+#.*)?$', re.M)
 
-
 def settings(script):
     """{names: value} for each `name = value` line of the script's Settings cell."""
     return dict(SETTING.findall(dict(harness.cells(harness.source(script)))['Settings']))
 
-
 def checks(script):
-    """The script's `def check` and its lines from the first check of a setting to the last of
-    microgpt.py's checks."""
+    """The script's `def check`, and its lines from the first check of a setting to microgpt.py's last."""
     lines = harness.source(script).splitlines()
     at = lambda prefix: next(i for i, line in enumerate(lines) if line.startswith(prefix))
     return lines[at('def check(ok, problem):'):][:3] + lines[at('for name, x in'):at('check(n_layer * block_size') + 1]
 
-
 class InStep(unittest.TestCase):
-    def test_the_same_settings_with_the_same_defaults(self):
-        ours = settings(harness.SCRIPT)
+    def test_the_same_settings_checks_and_cells(self):
+        ours, titles = settings(harness.SCRIPT), [title for title, _ in harness.cells(harness.source())]
         self.assertIn('learning_rate, beta1, beta2, eps_adam', ours)
-        for twin, script in TWINS.items():
-            with self.subTest(twin=twin):
-                theirs = settings(script)
-                self.assertEqual({k: v for k, v in theirs.items() if k not in ('device', 'dtype')}, ours)
-
-    def test_the_same_checks_line_for_line(self):
-        # Each twin keeps a copy (it must run on its own), so that the messages cannot drift apart.
         self.assertGreater(len(checks(harness.SCRIPT)), 5)
         for twin, script in TWINS.items():
-            with self.subTest(twin=twin):
+            with self.subTest(twin=twin):  # each keeps a copy (it runs on its own): they must not drift
+                self.assertEqual({k: v for k, v in settings(script).items() if k not in ('device', 'dtype')}, ours)
                 self.assertEqual(checks(script), checks(harness.SCRIPT))
-
-    def test_the_same_cells_in_the_same_order(self):
-        titles = [title for title, _ in harness.cells(harness.source())]
-        for twin, script in TWINS.items():
-            with self.subTest(twin=twin):
                 self.assertEqual([title for title, _ in harness.cells(harness.source(script))], titles)
 
+    def test_run_from_the_repository_root_each_prints_the_golden_lines(self):
+        for twin, script in TWINS.items():
+            if {'torch': torch, 'numpy': np}[twin] is None:
+                continue  # skipped below
+            with self.subTest(twin=twin):
+                p = subprocess.run([sys.executable, script], cwd=harness.ROOT, capture_output=True, text=True,
+                                   encoding='utf-8', timeout=600)
+                self.assertEqual((p.returncode, p.stderr), (0, ''))
+                self.assertEqual(p.stdout, harness.read(os.path.join(harness.ROOT, 'tests', 'golden_output.txt')))
+        if np is None or torch is None:
+            self.skipTest('NumPy or PyTorch is not installed (CI installs both)')
+
+@unittest.skipIf(torch is None, 'PyTorch is not installed (CI installs it)')
+class TorchTwin(unittest.TestCase):
+    def test_bad_inputs_get_microgpts_messages(self):
+        from test_settings_and_data import SETTING_MISTAKES
+        for kw in [{setting: value} for setting, value, _ in SETTING_MISTAKES[::4] if value != 10**9] + [
+                dict(raw=b''), dict(raw=b'anna\nb\xe9a\n'), dict(learning_rate=10)]:
+            with self.subTest(**kw):
+                messages = []
+                for script in (harness.SCRIPT, harness.TORCH_SCRIPT):
+                    with tempfile.TemporaryDirectory() as d:
+                        p = harness.run(d, script=script, **dict({'data': harness.SMALL_NAMES} if 'raw' not in kw else {}, **kw))
+                    self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
+                    messages.append(p.stderr)
+                self.assertEqual(messages[0], messages[1])
+
+    def test_a_device_or_dtype_it_cannot_use_is_one_line(self):
+        for setting, value, expect in [('device', "'cdua'", "device 'cdua' cannot be used: "),
+                                       ('device', "'cuda'", "device 'cuda' cannot be used: "),
+                                       ('dtype', 'torch.float16', 'dtype must be torch.float64 or torch.float32')]:
+            if value == "'cuda'" and torch.cuda.is_available():
+                continue  # this machine has CUDA
+            with self.subTest(setting=setting, value=value), tempfile.TemporaryDirectory() as d:
+                harness.prepare(d, data=harness.SMALL_NAMES,
+                                text=harness.source(harness.TORCH_SCRIPT, codes={setting: value}))
+                p = harness.execute(d)
+                self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
+                self.assertIn(expect, p.stderr)
 
 LONG_NAMES = [''.join(chr(97 + (i * 5 + j * 7) % 26) for j in range(14 + i % 9)) for i in range(30)]
 SHAPES = [({}, None), ({'n_layer': 2}, None), ({'n_head': 1, 'n_embd': 8}, None),
           ({'block_size': 16}, LONG_NAMES)]  # names of 14 to 22 letters: all 16 positions are used
 
-
 @unittest.skipIf(np is None, 'NumPy is not installed (CI installs it)')
 class NumPyTwin(unittest.TestCase):
-    def test_run_from_the_repository_root_it_prints_the_golden_lines(self):
-        p = subprocess.run([sys.executable, NUMPY_SCRIPT], cwd=harness.ROOT, capture_output=True, text=True,
-                           encoding='utf-8', timeout=600)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stderr, '')
-        with open(os.path.join(harness.ROOT, 'tests', 'golden_output.txt'), encoding='utf-8') as f:
-            self.assertEqual(p.stdout, f.read())
-
     def assertClose(self, ours, theirs, what):
         """Every matrix of `theirs` within 1e-12 of the largest number in `ours`, matrix by matrix."""
         scale = max(float(np.abs(m).max()) for m in ours.values())
         self.assertGreater(scale, 0, what)
+        self.assertEqual(set(ours), set(theirs))
         for name in ours:
             err = float(np.abs(ours[name] - theirs[name]).max())
             self.assertLessEqual(err, 1e-12 * scale, f'{what} {name}: {err:.3g} at scale {scale:.3g}')
@@ -89,21 +111,15 @@ class NumPyTwin(unittest.TestCase):
                 twin_loss, probs = twin['cross_entropy'](logits, tokens[1:])
                 grads = twin['backward'](twin['cross_entropy_backward'](probs, tokens[1:]), tokens[:-1], cache)
                 self.assertAlmostEqual(float(twin_loss), loss.data, delta=1e-12 * loss.data)
-                value_grads = {name: np.array([[p.grad for p in row] for row in mat])
-                               for name, mat in ns['state_dict'].items()}
-                self.assertEqual(set(grads), set(value_grads))
-                self.assertClose(value_grads, grads, 'gradient of')
+                self.assertClose({name: np.array([[p.grad for p in row] for row in mat])
+                                  for name, mat in ns['state_dict'].items()}, grads, 'gradient of')
 
     def test_three_training_steps_give_the_value_engines_weights(self):
-        ours = harness.load('Training', num_steps=3)
-        twin = harness.load('Training', script=NUMPY_SCRIPT, num_steps=3)
-        weights = {name: np.array([[p.data for p in row] for row in mat]) for name, mat in ours['state_dict'].items()}
-        start = harness.load('Parameters', num_steps=3)['state_dict']
-        moved = max(float(np.abs(weights[k] - np.array([[p.data for p in row] for row in m])).max())
-                    for k, m in start.items())
-        self.assertGreater(moved, 1e-3)  # the steps moved the weights: not a match of untouched ones
-        self.assertClose(weights, twin['state_dict'], 'weight')
-
+        as_arrays = lambda sd: {name: np.array([[p.data for p in row] for row in mat]) for name, mat in sd.items()}
+        weights = as_arrays(harness.load('Training', num_steps=3)['state_dict'])
+        start = as_arrays(harness.load('Parameters', num_steps=3)['state_dict'])
+        self.assertGreater(max(float(np.abs(weights[k] - start[k]).max()) for k in start), 1e-3)  # they moved
+        self.assertClose(weights, harness.load('Training', script=NUMPY_SCRIPT, num_steps=3)['state_dict'], 'weight')
 
 if __name__ == '__main__':
     unittest.main()
