@@ -61,13 +61,14 @@ print(f"vocab size: {vocab_size}")
 # %% Autograd
 # A number that remembers how it was made, so that backward() can find how the loss depends on it.
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no dict for each: faster
+    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')  # no dict each: faster
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the number itself, from the forward pass
         self.grad = 0                    # d(loss)/d(this number), from the backward pass
         self._children = children        # the Values it was computed from
         self._local_grads = local_grads  # d(this)/d(child), one for each child
+        self._visited = None             # marked by backward() as it walks the graph
 
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
@@ -91,16 +92,16 @@ class Value:
     def __repr__(self): return f"Value(data={self.data}, grad={self.grad})"
 
     def backward(self):
-        topo = []
-        visited = set()
-        stack = [(self, iter(self._children))]  # a list, not recursion: no depth limit
+        topo, mark = [], object()  # new each call: marking nodes is faster than a set of them
+        stack, self._visited = [(self, iter(self._children))], mark  # recursion on a list: no limit
         while stack:
-            for v in stack[-1][1]:  # the children of the node on top of the stack, not yet walked
-                if v not in visited:
-                    visited.add(v)
-                    stack.append((v, iter(v._children)))
+            v, children = stack[-1]
+            for child in children:
+                if child._visited is not mark:
+                    child._visited = mark
+                    stack.append((child, iter(child._children)))
                     break
-            else:  # every node it was made from is in topo: now the node on top goes in
+            else:  # every node v was made from is in topo: now v goes in
                 topo.append(stack.pop()[0])
         self.grad = 1  # then the chain rule, from the loss back to every parameter
         for v in reversed(topo):

@@ -131,8 +131,12 @@ def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
     return subprocess.run([python or sys.executable, *flags, script], cwd=folder, capture_output=True,
                           text=True, encoding='utf-8', timeout=timeout)
 
-def run(folder, data=None, raw=None, python=None, script=SCRIPT, experiment=None, **settings):
-    """prepare(), then execute(): the CompletedProcess of the script run as a program in `folder`."""
+def run(folder=None, data=None, raw=None, python=None, script=SCRIPT, experiment=None, **settings):
+    """prepare(), then execute(): the CompletedProcess of the script run as a program in `folder`
+    (with no folder, in a new one of its own that goes after)."""
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix='microgpt-test-') as folder:
+            return run(folder, data, raw, python, script, experiment, **settings)
     prepare(folder, data, raw, script, experiment, **settings)
     return execute(folder, script=os.path.basename(script), python=python)
 
@@ -147,6 +151,21 @@ def doc_loss(ns, doc):
         all_logits.append([l.data for l in logits])
         losses.append(-ns['softmax'](logits)[tokens[pos_id + 1]].log())
     return (1 / n) * sum(losses), all_logits, tokens[:n + 1]
+
+def greedy(ns, prompt=''):
+    """The name the trained model in ns makes from BOS (and the prompt) taking its likeliest next
+    character each time: what sampling at a temperature near 0 must draw."""
+    keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
+    tokens, name = [ns['BOS']] + [ns['uchars'].index(ch) for ch in prompt], prompt
+    for pos_id in range(ns['block_size']):
+        logits = [l.data for l in ns['gpt'](tokens[pos_id], pos_id, keys, values)]
+        if pos_id >= len(prompt):
+            best = logits.index(max(logits))
+            if best == ns['BOS']:
+                break
+            tokens.append(best)
+            name += ns['uchars'][best]
+    return name
 
 def randomize(ns, seed=0):
     """Every weight random and not zero: attn_wo and mlp_fc2 start at zero, which would leave

@@ -127,15 +127,7 @@ class AgainstPyTorch(unittest.TestCase):
 class Sampling(unittest.TestCase):
     def test_temperature_near_zero_approaches_the_argmax(self):
         ns = harness.load('Inference', num_steps=30, temperature=1e-4, n_embd=8, n_head=2)
-        greedy, token_id = '', ns['BOS']
-        keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
-        for pos_id in range(ns['block_size']):
-            logits = [l.data for l in ns['gpt'](token_id, pos_id, keys, values)]
-            token_id = logits.index(max(logits))
-            if token_id == ns['BOS']:
-                break
-            greedy += ns['uchars'][token_id]
-        self.assertEqual(harness.samples(ns['_stdout']), [greedy] * 20)
+        self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns)] * 20)
 
     def test_samples_are_short_enough_and_use_only_dataset_characters(self):
         ns = harness.load('Inference', num_steps=10, temperature=3.0, n_embd=4, n_head=2)  # it wanders far

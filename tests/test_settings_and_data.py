@@ -179,8 +179,7 @@ class OddButValidText(unittest.TestCase):
         plain = ('\n'.join(harness.SMALL_NAMES) + '\n').encode('utf-8')
         outs = []
         for raw in (plain, b'\xef\xbb\xbf' + plain):
-            with tempfile.TemporaryDirectory() as d:
-                outs.append(harness.run(d, raw=raw, num_steps=10, n_embd=4, n_head=2).stdout)
+            outs.append(harness.run(raw=raw, num_steps=10, n_embd=4, n_head=2).stdout)
         self.assertIn('vocab size: 24', outs[1])
         self.assertEqual(outs[0], outs[1])
 
@@ -188,8 +187,8 @@ class OddButValidText(unittest.TestCase):
         names = ['zoë', 'josé', 'łukasz', '日本語の名前です長い名前', 'انا', 'averyveryverylongname', 'x']
         for raw, count, chars in [(b'anna\rbob\rcarl\r', 3, set('anbocrl')),
                                   ('\r\n'.join(names).encode('utf-8') + b'\r\n', len(names), set(''.join(names)))]:
-            with self.subTest(raw=raw[:12]), tempfile.TemporaryDirectory() as d:
-                p = harness.run(d, raw=raw, num_steps=20, n_embd=4, n_head=2)
+            with self.subTest(raw=raw[:12]):
+                p = harness.run(raw=raw, num_steps=20, n_embd=4, n_head=2)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.assertIn(f'num docs: {count}', p.stdout)
                 self.assertIn(f'vocab size: {len(chars) + 1}', p.stdout)  # no '\r' became a token

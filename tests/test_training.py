@@ -12,8 +12,7 @@ except ImportError:  # Windows
     resource = None
 
 def run_small(**settings):
-    with tempfile.TemporaryDirectory() as d:
-        p = harness.run(d, data=harness.SMALL_NAMES, **settings)
+    p = harness.run(data=harness.SMALL_NAMES, **settings)
     if p.returncode:
         raise AssertionError(p.stderr)
     return p.stdout

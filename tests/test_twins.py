@@ -63,8 +63,7 @@ class TorchTwin(unittest.TestCase):
             with self.subTest(**kw):
                 messages = []
                 for script in (harness.SCRIPT, harness.TORCH_SCRIPT):
-                    with tempfile.TemporaryDirectory() as d:
-                        p = harness.run(d, script=script, **dict({'data': harness.SMALL_NAMES} if 'raw' not in kw else {}, **kw))
+                    p = harness.run(script=script, **dict({'data': harness.SMALL_NAMES} if 'raw' not in kw else {}, **kw))
                     self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
                     messages.append(p.stderr)
                 self.assertEqual(messages[0], messages[1])
