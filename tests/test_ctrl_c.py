@@ -71,8 +71,12 @@ class InACell(unittest.TestCase):
                         for _ in range(2):
                             signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
                     return gpt(*args)
-                ns.update({None: {}, 'docs': dict(docs=[None]), 'learning_rate': dict(learning_rate=10, num_steps=20),
-                           'gpt': dict(gpt=pressed_twice)}[mistake])
+                if mistake == 'docs':
+                    ns['docs'] = [None]
+                elif mistake == 'learning_rate':
+                    ns.update(learning_rate=10, num_steps=20)
+                elif mistake == 'gpt':
+                    ns['gpt'] = pressed_twice
                 if error is None:
                     self.assertEqual(len(harness.losses(harness.run_cell(ns, 'Training'))), 2)
                 else:

@@ -144,8 +144,8 @@ class Download(unittest.TestCase):
     def run_missing(self, **settings):
         with tempfile.TemporaryDirectory() as d:
             p = harness.run(d, num_steps=3, **settings)
-            with open(os.path.join(d, 'input.txt'), encoding='utf-8') if p.returncode == 0 else open(os.devnull) as f:
-                return p, sorted(os.listdir(d)), f.read().split()
+            files = sorted(os.listdir(d))
+            return p, files, harness.read(os.path.join(d, 'input.txt')).split() if 'input.txt' in files else []
 
     def test_downloads_when_missing_then_trains(self):
         p, files, names = self.run_missing(names_url=self.url + '/names.txt')

@@ -40,7 +40,7 @@ check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n
 # %% Data
 # The same documents in the same shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
-try:  # input_path is read from the folder you run from, as UTF-8 (no download here)
+try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order mark skipped; no download)
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it

@@ -46,7 +46,7 @@ torch.set_num_threads(1)  # matrices this small gain nothing from more, and lose
 # %% Data
 # The same documents in the same shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
-try:  # input_path is read from the folder you run from, as UTF-8 (no download here)
+try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order mark skipped; no download)
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
