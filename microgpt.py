@@ -46,7 +46,7 @@ try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order 
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
-    check(False, f"cannot read {input_path}: {e}")
+    check(False, f"cannot read {os.path.abspath(input_path)}: {e}")  # with the folder it looked in
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")

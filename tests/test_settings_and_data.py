@@ -81,18 +81,18 @@ class BadInput(unittest.TestCase):
             self.assertEqual(snapshot(d), before, 'the run made or changed a file')
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)  # no traceback
-        self.assertIn(expect, p.stderr)
+        self.assertIn(expect.replace('FOLDER', os.path.realpath(d)), p.stderr)  # the path, in full
         return p
 
     def test_a_dataset_that_is_empty_blank_not_utf8_a_folder_or_not_there(self):
         for expect, kw in [
                 ('input.txt has no names in it', dict(raw=b'')),
                 ('input.txt has no names in it', dict(raw=b'  \n\n\t\r\n \n')),
-                ("cannot read input.txt: 'utf-8' codec can't decode byte 0xe9 in position 10", dict(raw=b'anna\nbob\nb\xe9a\n')),
-                ("cannot read input.txt: 'utf-8' codec can't decode byte 0xff in position 0", dict(raw=b'\xffanna\n')),
-                ("cannot read .: [Errno 21] Is a directory: '.'", dict(input_path='.')),
+                ("cannot read FOLDER/input.txt: 'utf-8' codec can't decode byte 0xe9 in position 10", dict(raw=b'anna\nbob\nb\xe9a\n')),
+                ("cannot read FOLDER/input.txt: 'utf-8' codec can't decode byte 0xff in position 0", dict(raw=b'\xffanna\n')),
+                ("cannot read FOLDER: [Errno 21] Is a directory: '.'", dict(input_path='.')),
                 # only the shipped input.txt is ever fetched: a typo must not train on names under its name
-                ("cannot read inptu.txt: [Errno 2] No such file or directory: 'inptu.txt'",
+                ("cannot read FOLDER/inptu.txt: [Errno 2] No such file or directory: 'inptu.txt'",
                  dict(input_path='inptu.txt', names_url='http://127.0.0.1:9/never-asked'))]:
             with self.subTest(expect=expect):
                 self.run_bad(expect, **kw)
@@ -144,6 +144,7 @@ class Download(unittest.TestCase):
     def run_missing(self, **settings):
         with tempfile.TemporaryDirectory() as d:
             p = harness.run(d, num_steps=3, **settings)
+            p.stderr = p.stderr.replace(os.path.realpath(d), 'FOLDER')  # the message gives the full path
             files = sorted(os.listdir(d))
             return p, files, harness.read(os.path.join(d, 'input.txt')).split() if 'input.txt' in files else []
 
@@ -158,8 +159,8 @@ class Download(unittest.TestCase):
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
         s.close()  # nothing listens there now: the connection is refused, as with no network
-        for url, expect in [(self.url + '/cut', r'^microgpt: cannot read input.txt: .*retrieval incomplete'),
-                            (f'http://127.0.0.1:{port}/names.txt', r'^microgpt: cannot read input.txt: <urlopen error')]:
+        for url, expect in [(self.url + '/cut', r'^microgpt: cannot read FOLDER/input.txt: .*retrieval incomplete'),
+                            (f'http://127.0.0.1:{port}/names.txt', r'^microgpt: cannot read FOLDER/input.txt: <urlopen error')]:
             with self.subTest(url=url):
                 p, files, _ = self.run_missing(names_url=url)
                 self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1))
@@ -170,7 +171,7 @@ class Download(unittest.TestCase):
         before = len(self.requests)
         p, files, _ = self.run_missing(input_path='functions.txt', names_url=self.url + '/names.txt')
         self.assertEqual((len(self.requests), files, p.returncode), (before, ['microgpt.py'], 1))  # never asked
-        self.assertEqual(p.stderr, "microgpt: cannot read functions.txt: [Errno 2] No such file or directory: "
+        self.assertEqual(p.stderr, "microgpt: cannot read FOLDER/functions.txt: [Errno 2] No such file or directory: "
                                    "'functions.txt'\n")
 
 class OddButValidText(unittest.TestCase):

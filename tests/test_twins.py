@@ -62,10 +62,12 @@ class TorchTwin(unittest.TestCase):
                 dict(raw=b''), dict(raw=b'anna\nb\xe9a\n'), dict(learning_rate=10)]:
             with self.subTest(**kw):
                 messages = []
-                for script in (harness.SCRIPT, harness.TORCH_SCRIPT):
-                    p = harness.run(script=script, **dict({'data': harness.SMALL_NAMES} if 'raw' not in kw else {}, **kw))
-                    self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
-                    messages.append(p.stderr)
+                with tempfile.TemporaryDirectory() as d:  # one folder: a message may give its path
+                    for script in (harness.SCRIPT, harness.TORCH_SCRIPT):
+                        data = {} if 'raw' in kw else {'data': harness.SMALL_NAMES}
+                        p = harness.run(d, script=script, **data, **kw)
+                        self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
+                        messages.append(p.stderr)
                 self.assertEqual(messages[0], messages[1])
 
     def test_a_device_or_dtype_it_cannot_use_is_one_line(self):

@@ -5,7 +5,7 @@ the chain rule one number at a time, and PyTorch hides it in loss.backward(), he
 has a backward function beside its forward one, and backward() calls them in the reverse order of
 the forward pass: the chain rule, a matrix at a time. Run it from the repository root:
 python tests/twins/microgpt_numpy.py (it needs NumPy: pip install numpy)."""
-import math, random, sys
+import math, os, random, sys
 import numpy as np
 
 def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
@@ -44,7 +44,7 @@ try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order 
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
-    check(False, f"cannot read {input_path}: {e}")
+    check(False, f"cannot read {os.path.abspath(input_path)}: {e}")  # with the folder it looked in
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")

@@ -1,8 +1,8 @@
 """microgpt.py's model in PyTorch: the same settings, the same random draws, the same printed lines,
 in seconds. Each cell does what the cell of the same name in microgpt.py does, on whole matrices at
-once. Run it from the repository root: python tests/microgpt_torch.py (README.md says how to install
+once. Run it from the repository root: python tests/twins/microgpt_torch.py (README.md says how to install
 PyTorch)."""
-import math, random, sys, warnings
+import math, os, random, sys, warnings
 warnings.filterwarnings('ignore', message='Failed to initialize NumPy')  # PyTorch looks; we need none
 import torch
 
@@ -50,7 +50,7 @@ try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order 
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
-    check(False, f"cannot read {input_path}: {e}")
+    check(False, f"cannot read {os.path.abspath(input_path)}: {e}")  # with the folder it looked in
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
