@@ -3,7 +3,7 @@ import gc, math, os, random, signal, sys
 
 def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
     if not ok:
-        sys.exit(f"microgpt: {problem}")
+        sys.exit(f"microgpt: {problem}")  # a SyntaxError here? This file needs Python 3.6 or newer
 
 def request_stop(signum, frame):  # Ctrl-C in training: finish the step, then sample; again: quit
     global stop_requested

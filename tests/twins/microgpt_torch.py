@@ -8,7 +8,7 @@ import torch
 
 def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
     if not ok:
-        sys.exit(f"microgpt: {problem}")
+        sys.exit(f"microgpt: {problem}")  # a SyntaxError here? This file needs Python 3.6 or newer
 
 # %% Settings
 # microgpt.py's settings, with the same defaults and the same checks, and two of PyTorch's own.
