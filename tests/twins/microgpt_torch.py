@@ -1,7 +1,7 @@
 """microgpt.py's model in PyTorch: the same settings, the same random draws, the same printed lines,
 in seconds. Each cell does what the cell of the same name in microgpt.py does, on whole matrices at
-once. Run it from the repository root: python tests/twins/microgpt_torch.py (README.md says how to install
-PyTorch)."""
+once. Run it from the repository root: python tests/twins/microgpt_torch.py (README.md says how to
+install PyTorch)."""
 import math, os, random, sys, warnings
 warnings.filterwarnings('ignore', message='Failed to initialize NumPy')  # PyTorch looks; we need none
 import torch
