@@ -1,17 +1,10 @@
-"""microgpt: train a tiny GPT on a list of names, then make up new ones, in plain Python."""
-import gc, math, os, random, signal, sys
-
+import gc, math, os, random, sys
 def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
     if not ok:
         sys.exit(f"microgpt: {problem}")  # a SyntaxError here? This file needs Python 3.6 or newer
 
-def request_stop(signum, frame):  # Ctrl-C in training: finish the step, then sample; again: quit
-    global stop_requested
-    check(not stop_requested, "stopped by a second Ctrl-C")
-    stop_requested = True
-
 # %% Settings
-# Everything you might change, in one place; each is checked before any work starts.
+# Change these to change the run; each is checked before any work starts.
 input_path = 'input.txt'   # the dataset: one document (here, a name) per line, UTF-8
 n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
@@ -22,31 +15,31 @@ block_size = 8             # longest context in tokens; longer names are cut sho
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
-                ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
-    check(type(x) is int and x > 0, f"{name} must be a whole number above 0, not {x!r}")
-for name, x in [('learning_rate', learning_rate), ('eps_adam', eps_adam),
-                ('temperature', temperature)]:  # past these bounds, the arithmetic overflows
-    check(type(x) in (int, float) and 1e-100 <= x <= 1e100,
-          f"{name} must be a number from 1e-100 to 1e100, not {x!r}")
-for name, x in [('beta1', beta1), ('beta2', beta2)]:
-    check(type(x) in (int, float) and 0 <= x < 1, f"{name} must be >= 0 and < 1, not {x!r}")
-check(type(input_path) is str and input_path, f"input_path must name a file, not {input_path!r}")
+                ('block_size', block_size), ('num_steps', num_steps)]:
+    check(type(x) is int and x > 0, f"{name} must be an int above 0, not {x!r}")  # not True: a bool
+for name, x, low, high in [('learning_rate', learning_rate, 1e-100, 1e100), ('beta1', beta1, 0, 1),
+                           ('beta2', beta2, 0, 1), ('eps_adam', eps_adam, 1e-100, 1e100),
+                           ('temperature', temperature, 1e-100, 1e100)]:  # beyond, math overflows
+    check(isinstance(x, (int, float)) and type(x) is not bool and low <= x < high,
+          f"{name} must be an int or a float from {low} to below {high}, not {x!r}")
+check(isinstance(input_path, (str, os.PathLike)), f"input_path must be a path, not {input_path!r}")
 check(n_embd % n_head == 0, f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
-check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n_embd or n_layer")
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
 names_url = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/master/names.txt'
-try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order mark skipped)
-    if input_path == 'input.txt' and not os.path.exists('input.txt'):  # the only one downloaded
-        import urllib.request  # here, not at the top: a run with no download is spared its memory
-        urllib.request.urlretrieve(names_url, 'input.txt.download')  # a cut-off download raises,
-        os.replace('input.txt.download', 'input.txt')  # so only a whole one becomes input.txt
+try:  # read from the folder you run in, as UTF-8 (a byte-order mark is skipped)
+    if input_path == 'input.txt' and not os.path.lexists('input.txt'):  # only it is downloaded
+        import urllib.request
+        urllib.request.urlretrieve(names_url, 'input.txt.download')  # to a file of its own first
+        os.replace('input.txt.download', 'input.txt')  # so that only a whole one becomes input.txt
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
 except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
-    check(False, f"cannot read {os.path.abspath(input_path)}: {e}")  # with the folder it looked in
+    if input_path == 'input.txt' and os.path.exists('input.txt.download'):  # a cut-off download
+        os.remove('input.txt.download')
+    check(False, f"cannot read {os.path.realpath(input_path)}: {e}")  # the file it really tried
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
@@ -57,18 +50,19 @@ uchars = sorted(set(''.join(docs)))  # ids 0..n-1
 BOS = len(uchars)  # Beginning Of Sequence: starts every name, and also marks where it ends
 vocab_size = len(uchars) + 1
 print(f"vocab size: {vocab_size}")
+check(all(c.encode(sys.stdout.encoding or 'utf-8', 'ignore') for c in uchars),  # else samples fail
+      f"this terminal cannot print all of {input_path}: set PYTHONIOENCODING=utf-8, run again")
 
 # %% Autograd
 # A number that remembers how it was made, so that backward() can find how the loss depends on it.
 class Value:
-    __slots__ = ('data', 'grad', '_children', '_local_grads', '_visited')  # no dict each: faster
+    __slots__ = ('data', 'grad', '_children', '_local_grads')  # no dict for each: smaller, faster
 
     def __init__(self, data, children=(), local_grads=()):
         self.data = data                 # the number itself, from the forward pass
         self.grad = 0                    # d(loss)/d(this number), from the backward pass
         self._children = children        # the Values it was computed from
         self._local_grads = local_grads  # d(this)/d(child), one for each child
-        self._visited = None             # marked by backward() as it walks the graph
 
     def __add__(self, other):
         other = other if isinstance(other, Value) else Value(other)
@@ -89,27 +83,29 @@ class Value:
     def __rmul__(self, other): return self * other
     def __truediv__(self, other): return self * other**-1
     def __rtruediv__(self, other): return other * self**-1
-    def __repr__(self): return f"Value(data={self.data}, grad={self.grad})"
 
     def backward(self):
-        topo, mark = [], object()  # new each call: marking nodes is faster than a set of them
-        stack, self._visited = [(self, iter(self._children))], mark  # recursion on a list: no limit
-        while stack:
-            v, children = stack[-1]
-            for child in children:
-                if child._visited is not mark:
-                    child._visited = mark
-                    stack.append((child, iter(child._children)))
-                    break
-            else:  # every node v was made from is in topo: now v goes in
-                topo.append(stack.pop()[0])
+        topo = []  # every node, each after the nodes it was made from
+        visited = set()
+        def build_topo(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._children:
+                    build_topo(child)
+                topo.append(v)
+        build_topo(self)
+        del build_topo  # it refers to itself: let go, the graph is freed once unused
         self.grad = 1  # then the chain rule, from the loss back to every parameter
         for v in reversed(topo):
             for child, local_grad in zip(v._children, v._local_grads):
                 child.grad += local_grad * v.grad
 
 # %% Parameters
-# What the model knows: matrices of small random numbers, which training adjusts.
+# What the model knows, if it fits: matrices of small random numbers, which training adjusts.
+ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') if os.name == 'posix' else 8e9
+need = 400 * block_size * n_embd * (n_layer * (24 * n_embd + 3 * block_size) + 2 * vocab_size)
+sys.setrecursionlimit(1000 + (n_layer + 1) * (8 * n_embd + 2 * block_size + 20))  # for backward()
+check(need < ram and sys.getrecursionlimit() < 11000, "too big to fit: lower n_embd or n_layer")
 head_dim = n_embd // n_head  # the width each head reads
 matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
@@ -179,10 +175,8 @@ def gpt(token_id, pos_id, keys, values):
 # Learn, one name per step: its loss, backward() for every gradient, then Adam nudges each weight.
 m = [0.0] * len(params)  # Adam's running mean of each gradient
 v = [0.0] * len(params)  # and of each gradient's square
-loss_history, stop_requested = [], False
-previous_handler = signal.signal(signal.SIGINT, request_stop)
-if sys.implementation.name == 'cpython':  # speed: reference counting frees each step's graph
-    gc.disable()  # (it has no cycles), so the cycle collector can rest while training
+loss_history = []
+gc.disable()  # the collector runs once a step, below, not every few thousand new Values
 try:
     for step in range(num_steps):
         doc = docs[step % len(docs)]
@@ -209,31 +203,28 @@ try:
             p.grad = 0
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss_history.append(loss.data)
-        loss = losses = loss_t = logits = probs = keys = values = None  # free the graph for reuse
-        if stop_requested:  # Ctrl-C was pressed during this step
-            break
-    recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
-    print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
-          f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
-finally:  # however the cell ends (in a notebook too): Ctrl-C as it was, the collector on again
-    signal.signal(signal.SIGINT, previous_handler)
+        loss = losses = loss_t = logits = probs = keys = values = None  # this step's graph can go
+        gc.collect(0)  # newest objects only: CPython freed the graph already, PyPy does it here
+except KeyboardInterrupt:  # Ctrl-C: training stops here, and the model as it is makes the names
+    print(f"stopped by Ctrl-C after {len(loss_history)} steps")
+finally:  # however the cell ends: a notebook runs on
     gc.enable()
+recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
+print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / max(1, len(recent)):.4f} "
+      f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
 
 # %% Inference
 # Make up new names: from BOS, draw each next character from the model's probabilities, until BOS.
 print("\n--- inference (new, hallucinated names) ---")
-try:
-    for sample_idx in range(20):
-        keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
-        token_id = BOS
-        sample = []
-        for pos_id in range(block_size):
-            logits = gpt(token_id, pos_id, keys, values)
-            probs = softmax([l / temperature for l in logits])
-            token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
-            if token_id == BOS:
-                break
-            sample.append(uchars[token_id])
-        print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
-except KeyboardInterrupt:  # Ctrl-C while sampling: the names so far stay, and one line says so
-    check(False, "stopped by Ctrl-C while sampling")
+for sample_idx in range(20):
+    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
+    token_id = BOS
+    sample = []
+    for pos_id in range(block_size):
+        logits = gpt(token_id, pos_id, keys, values)
+        probs = softmax([l / temperature for l in logits])
+        token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
+        if token_id == BOS:
+            break
+        sample.append(uchars[token_id])
+    print(f"sample {sample_idx+1:2d}: {''.join(sample)}")

@@ -2,8 +2,8 @@
 settings changed (each is a `name = value` line at the left margin; Adam's four share one line);
 cells() splits it at its `# %%` lines, as a notebook does; load() runs its cells through the one
 named, in-process, and returns their namespace; run() runs it as a program in a folder of its own.
-Each takes experiment='NAME': microgpt.py with tests/experiments/NAME.diff applied by patched(), as
-strictly as git apply applies it (each line of context where the diff says)."""
+Each takes experiment='NAME': microgpt.py with tests/experiments/NAME.diff applied by patched(),
+with git apply, as a learner applies it."""
 import contextlib, gc, io, math, os, platform, random, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,28 +34,21 @@ def read(path):
         return f.read()
 
 def patched(experiment, text=None):
-    """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied; a hunk whose context
-    or removed lines are not at the line it names raises ValueError."""
-    lines, out, at = (read(SCRIPT) if text is None else text).split('\n'), [], 0
-    diff = read(os.path.join(EXPERIMENTS, experiment + '.diff')).split('\n')
-    i = next(k for k, line in enumerate(diff) if line.startswith('--- ')) + 2  # after ---/+++
-    while i < len(diff) and diff[i].startswith('@@'):
-        start, count = (int(n) for n in re.match(r'@@ -(\d+)(?:,(\d+))? ', diff[i]).groups(default='1'))
-        start = start - 1 if count else start  # 0-based index of the hunk's first old line
-        if start < at:
-            raise ValueError(f'{experiment}.diff: hunk {diff[i]} overlaps the one before it')
-        out, at, i = out + lines[at:start], start, i + 1
-        while i < len(diff) and diff[i][:1] in (' ', '-', '+', '\\'):
-            kind, line = diff[i][:1], diff[i][1:]
-            if kind in ' -':
-                if at >= len(lines) or lines[at] != line:
-                    raise ValueError(f'{experiment}.diff does not apply: line {at + 1} of microgpt.py is '
-                                     f'{lines[at] if at < len(lines) else "past the end"!r}, not {line!r}')
-                at += 1
-            if kind in ' +':
-                out.append(line)
-            i += 1
-    return '\n'.join(out + lines[at:])
+    """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied by `git apply`, as a
+    learner applies it, in a folder of its own; ValueError with git's reason if it does not apply."""
+    if shutil.which('git') is None:
+        raise ValueError(f'{experiment}.diff: applying a diff needs git (git apply), not installed here')
+    with tempfile.TemporaryDirectory(prefix='microgpt-apply-') as d:
+        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8', newline='') as f:
+            f.write(read(SCRIPT) if text is None else text)
+        env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(d))  # no repository above
+        p = subprocess.run(['git', 'apply', os.path.join(EXPERIMENTS, experiment + '.diff')], cwd=d,
+                           env=env, capture_output=True, text=True)
+        if p.returncode:
+            reason = p.stderr.splitlines()[0].replace('error: ', '') if p.stderr else 'git apply failed'
+            raise ValueError(f'{experiment}.diff does not apply to this microgpt.py: {reason}')
+        with open(os.path.join(d, 'microgpt.py'), encoding='utf-8', newline='') as f:
+            return f.read()
 
 def source(script=SCRIPT, experiment=None, codes=None, **settings):
     """The script's text (microgpt.py's, or with an experiment applied) with settings set to new

@@ -25,26 +25,24 @@ num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 
 for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
-                ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
-    check(type(x) is int and x > 0, f"{name} must be a whole number above 0, not {x!r}")
-for name, x in [('learning_rate', learning_rate), ('eps_adam', eps_adam),
-                ('temperature', temperature)]:  # past these bounds, the arithmetic overflows
-    check(type(x) in (int, float) and 1e-100 <= x <= 1e100,
-          f"{name} must be a number from 1e-100 to 1e100, not {x!r}")
-for name, x in [('beta1', beta1), ('beta2', beta2)]:
-    check(type(x) in (int, float) and 0 <= x < 1, f"{name} must be >= 0 and < 1, not {x!r}")
-check(type(input_path) is str and input_path, f"input_path must name a file, not {input_path!r}")
+                ('block_size', block_size), ('num_steps', num_steps)]:
+    check(type(x) is int and x > 0, f"{name} must be an int above 0, not {x!r}")  # not True: a bool
+for name, x, low, high in [('learning_rate', learning_rate, 1e-100, 1e100), ('beta1', beta1, 0, 1),
+                           ('beta2', beta2, 0, 1), ('eps_adam', eps_adam, 1e-100, 1e100),
+                           ('temperature', temperature, 1e-100, 1e100)]:  # beyond, math overflows
+    check(isinstance(x, (int, float)) and type(x) is not bool and low <= x < high,
+          f"{name} must be an int or a float from {low} to below {high}, not {x!r}")
+check(isinstance(input_path, (str, os.PathLike)), f"input_path must be a path, not {input_path!r}")
 check(n_embd % n_head == 0, f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
-check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n_embd or n_layer")
 
 # %% Data
 # The same documents in the same shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
-try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order mark skipped; no download)
+try:  # read from the folder you run in, as UTF-8 (a byte-order mark is skipped); no download
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
-except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
-    check(False, f"cannot read {os.path.abspath(input_path)}: {e}")  # with the folder it looked in
+except Exception as e:  # missing, a folder, not UTF-8: the reason, as Python gives it
+    check(False, f"cannot read {os.path.realpath(input_path)}: {e}")  # the file it really tried
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
@@ -55,6 +53,8 @@ uchars = sorted(set(''.join(docs)))  # ids 0..n-1
 BOS = len(uchars)  # Beginning Of Sequence: starts every name, and also marks where it ends
 vocab_size = len(uchars) + 1
 print(f"vocab size: {vocab_size}")
+check(all(c.encode(sys.stdout.encoding or 'utf-8', 'ignore') for c in uchars),  # else samples fail
+      f"this terminal cannot print all of {input_path}: set PYTHONIOENCODING=utf-8, run again")
 
 # %% Autograd
 # No autograd: each operation of the model, forward and backward side by side. A forward function
@@ -123,7 +123,8 @@ head_dim = n_embd // n_head  # the width each head reads
 def matrix(nout, nin, std=0.02):
     return np.array([[random.gauss(0, std) for _ in range(nin)] for _ in range(nout)])  # float64
 
-state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
+state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
+              'lm_head': matrix(vocab_size, n_embd)}
 for i in range(n_layer):
     state_dict[f'layer{i}.attn_wq'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.attn_wk'] = matrix(n_embd, n_embd)

@@ -3,7 +3,7 @@ in seconds. Each cell does what the cell of the same name in microgpt.py does, o
 once. Run it from the repository root: python tests/twins/microgpt_torch.py (README.md says how to
 install PyTorch)."""
 import math, os, random, sys, warnings
-warnings.filterwarnings('ignore', message='Failed to initialize NumPy')  # PyTorch looks; we need none
+warnings.filterwarnings('ignore', message='Failed to initialize NumPy')  # we need no NumPy
 import torch
 
 def check(ok, problem):  # a mistake ends the run with one line that names it, not a traceback
@@ -22,35 +22,34 @@ block_size = 8             # longest context in tokens; longer names are cut sho
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
 device = 'cpu'             # 'cuda' or 'mps' where the machine has one
-dtype = torch.float64      # float64 prints microgpt.py's lines; float32 is faster, but its lines may differ
+dtype = torch.float64      # float64 prints microgpt.py's lines; float32 is faster, and may not
 
 for name, x in [('n_embd', n_embd), ('n_head', n_head), ('n_layer', n_layer),
-                ('block_size', block_size), ('num_steps', num_steps)]:  # True is an int to Python
-    check(type(x) is int and x > 0, f"{name} must be a whole number above 0, not {x!r}")
-for name, x in [('learning_rate', learning_rate), ('eps_adam', eps_adam),
-                ('temperature', temperature)]:  # past these bounds, the arithmetic overflows
-    check(type(x) in (int, float) and 1e-100 <= x <= 1e100,
-          f"{name} must be a number from 1e-100 to 1e100, not {x!r}")
-for name, x in [('beta1', beta1), ('beta2', beta2)]:
-    check(type(x) in (int, float) and 0 <= x < 1, f"{name} must be >= 0 and < 1, not {x!r}")
-check(type(input_path) is str and input_path, f"input_path must name a file, not {input_path!r}")
+                ('block_size', block_size), ('num_steps', num_steps)]:
+    check(type(x) is int and x > 0, f"{name} must be an int above 0, not {x!r}")  # not True: a bool
+for name, x, low, high in [('learning_rate', learning_rate, 1e-100, 1e100), ('beta1', beta1, 0, 1),
+                           ('beta2', beta2, 0, 1), ('eps_adam', eps_adam, 1e-100, 1e100),
+                           ('temperature', temperature, 1e-100, 1e100)]:  # beyond, math overflows
+    check(isinstance(x, (int, float)) and type(x) is not bool and low <= x < high,
+          f"{name} must be an int or a float from {low} to below {high}, not {x!r}")
+check(isinstance(input_path, (str, os.PathLike)), f"input_path must be a path, not {input_path!r}")
 check(n_embd % n_head == 0, f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
-check(n_layer * block_size * n_embd**2 < 1e7, "too big to fit in memory: lower n_embd or n_layer")
-check(dtype in (torch.float64, torch.float32), f"dtype must be torch.float64 or torch.float32, not {dtype!r}")
+check(dtype in (torch.float64, torch.float32),
+      f"dtype must be torch.float64 or torch.float32, not {dtype!r}")
 try:
-    torch.zeros(1, device=device)
-except (RuntimeError, AssertionError) as e:  # not a device name, or not one this PyTorch was built for
+    torch.zeros(1, device=device).item()  # a device that holds no numbers (meta) fails here too
+except (RuntimeError, AssertionError) as e:  # not a device, or not one this PyTorch was built for
     check(False, f"device {device!r} cannot be used: {str(e).splitlines()[0]}")
-torch.set_num_threads(1)  # matrices this small gain nothing from more, and lose when the CPU is busy
+torch.set_num_threads(1)  # matrices this small gain nothing from more threads, and lose when busy
 
 # %% Data
 # The same documents in the same shuffled order.
 random.seed(42)  # the same seed gives the same run, byte for byte
-try:  # input_path is read from the folder you run from, as UTF-8 (a byte-order mark skipped; no download)
+try:  # read from the folder you run in, as UTF-8 (a byte-order mark is skipped); no download
     with open(input_path, encoding='utf-8-sig') as f:
         docs = [l.strip() for l in f.read().split('\n') if l.strip()]  # \r\n and \r read as \n
-except Exception as e:  # missing, a folder, not UTF-8, no network: the reason, as Python gives it
-    check(False, f"cannot read {os.path.abspath(input_path)}: {e}")  # with the folder it looked in
+except Exception as e:  # missing, a folder, not UTF-8: the reason, as Python gives it
+    check(False, f"cannot read {os.path.realpath(input_path)}: {e}")  # the file it really tried
 check(docs, f"{input_path} has no names in it (it is empty or blank); put one name per line")
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
@@ -61,6 +60,8 @@ uchars = sorted(set(''.join(docs)))  # ids 0..n-1
 BOS = len(uchars)  # Beginning Of Sequence: starts every name, and also marks where it ends
 vocab_size = len(uchars) + 1
 print(f"vocab size: {vocab_size}")
+check(all(c.encode(sys.stdout.encoding or 'utf-8', 'ignore') for c in uchars),  # else samples fail
+      f"this terminal cannot print all of {input_path}: set PYTHONIOENCODING=utf-8, run again")
 
 # %% Autograd
 # PyTorch's autograd does what Value did: a tensor made from parameters remembers how, and
@@ -74,7 +75,8 @@ def matrix(nout, nin, std=0.02):
     rows = [[random.gauss(0, std) for _ in range(nin)] for _ in range(nout)]
     return torch.tensor(rows, dtype=dtype, device=device, requires_grad=True)
 
-state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
+state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd),
+              'lm_head': matrix(vocab_size, n_embd)}
 for i in range(n_layer):
     state_dict[f'layer{i}.attn_wq'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.attn_wk'] = matrix(n_embd, n_embd)
@@ -95,7 +97,7 @@ def gpt(token_ids):
     tok_emb = state_dict['wte'][token_ids]  # token embeddings, a row per position
     pos_emb = state_dict['wpe'][:n]  # position embeddings
     x = rmsnorm(tok_emb + pos_emb)
-    # Position t may look at positions 0..t only: what microgpt.py's KV cache holds when it reaches t.
+    # Position t may look at positions 0..t only: what microgpt.py's KV cache holds at t.
     causal = torch.ones(n, n, dtype=torch.bool, device=device).tril()
     for li in range(n_layer):
         # 1) Multi-head attention
@@ -104,11 +106,11 @@ def gpt(token_ids):
         q = x @ state_dict[f'layer{li}.attn_wq'].T  # linear(), for every position at once
         k = x @ state_dict[f'layer{li}.attn_wk'].T
         v = x @ state_dict[f'layer{li}.attn_wv'].T
-        q, k, v = (t.view(n, n_head, head_dim).transpose(0, 1) for t in (q, k, v))  # the loop over heads
+        q, k, v = (t.view(n, n_head, head_dim).transpose(0, 1) for t in (q, k, v))  # heads first
         attn_logits = (q @ k.transpose(1, 2)) / head_dim ** 0.5  # every query against every key
         attn_weights = torch.softmax(attn_logits.masked_fill(~causal, float('-inf')), dim=-1)
         head_out = attn_weights @ v
-        x_attn = head_out.transpose(0, 1).reshape(n, n_embd)  # the heads side by side, as x_attn.extend()
+        x_attn = head_out.transpose(0, 1).reshape(n, n_embd)  # side by side, as x_attn.extend()
         x = x_attn @ state_dict[f'layer{li}.attn_wo'].T + x_residual
         # 2) MLP: widen 4x, squared ReLU, project back
         x_residual = x
@@ -127,7 +129,7 @@ for step in range(num_steps):
     tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
     n = min(block_size, len(tokens) - 1)
     probs = torch.softmax(gpt(tokens[:n]), dim=-1)
-    losses = -probs[torch.arange(n), tokens[1:n + 1]].log()  # each position's surprise at the next token
+    losses = -probs[torch.arange(n), tokens[1:n + 1]].log()  # each position's surprise at the next
     loss = (1 / n) * losses.sum()
     check(math.isfinite(loss.item()), f"loss diverged at step {step+1}: lower learning_rate")
     loss.backward()
@@ -153,7 +155,7 @@ with torch.no_grad():
     for sample_idx in range(20):
         tokens, sample = [BOS], []
         for pos_id in range(block_size):
-            logits = gpt(tokens)[-1]  # the last position's scores (microgpt.py caches the others' keys)
+            logits = gpt(tokens)[-1]  # the last position's scores (microgpt.py caches the rest)
             probs = torch.softmax(logits / temperature, dim=-1)
             token_id = random.choices(range(vocab_size), weights=probs.tolist())[0]
             if token_id == BOS:
