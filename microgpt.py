@@ -201,8 +201,8 @@ try:
             v_hat = v[i] / (1 - beta2 ** (step + 1))
             p.data -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
             p.grad = 0
-        print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss_history.append(loss.data)
+        print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss = losses = loss_t = logits = probs = keys = values = None  # this step's graph can go
         gc.collect(0)  # newest objects only: CPython freed the graph already, PyPy does it here
 except KeyboardInterrupt:  # Ctrl-C: training stops here, and the model as it is makes the names

@@ -27,7 +27,7 @@ def paused_gc():
         gc.enable()
 
 def experiment_names():
-    return sorted(name[:-len('.diff')] for name in os.listdir(EXPERIMENTS) if name.endswith('.diff'))
+    return sorted(name[:-5] for name in os.listdir(EXPERIMENTS) if name.endswith('.diff'))
 
 def read(path):
     with open(path, encoding='utf-8') as f:
@@ -35,9 +35,9 @@ def read(path):
 
 def patched(experiment, text=None):
     """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied by `git apply`, as a
-    learner applies it, in a folder of its own; ValueError with git's reason if it does not apply."""
+    learner applies it, in a folder of its own; ValueError with git's reason if it does not."""
     if shutil.which('git') is None:
-        raise ValueError(f'{experiment}.diff: applying a diff needs git (git apply), not installed here')
+        raise ValueError(f'{experiment}.diff: applying a diff needs git (git apply): not found')
     with tempfile.TemporaryDirectory(prefix='microgpt-apply-') as d:
         with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8', newline='') as f:
             f.write(read(SCRIPT) if text is None else text)
@@ -45,7 +45,7 @@ def patched(experiment, text=None):
         p = subprocess.run(['git', 'apply', os.path.join(EXPERIMENTS, experiment + '.diff')], cwd=d,
                            env=env, capture_output=True, text=True)
         if p.returncode:
-            reason = p.stderr.splitlines()[0].replace('error: ', '') if p.stderr else 'git apply failed'
+            reason = (p.stderr.splitlines() or ['git apply failed'])[0].replace('error: ', '')
             raise ValueError(f'{experiment}.diff does not apply to this microgpt.py: {reason}')
         with open(os.path.join(d, 'microgpt.py'), encoding='utf-8', newline='') as f:
             return f.read()
@@ -53,8 +53,8 @@ def patched(experiment, text=None):
 def source(script=SCRIPT, experiment=None, codes=None, **settings):
     """The script's text (microgpt.py's, or with an experiment applied) with settings set to new
     values: repr'd from **settings (nan and inf spelt out), or as Python source in `codes`."""
-    codes = dict(codes or {}, **{name: f"float('{v}')" if isinstance(v, float) and not math.isfinite(v)
-                                 else repr(v) for name, v in settings.items()})
+    spelt = lambda v: f"float('{v}')" if isinstance(v, float) and not math.isfinite(v) else repr(v)
+    codes = dict(codes or {}, **{name: spelt(v) for name, v in settings.items()})
     text = patched(experiment) if experiment else read(script)
     for name, value in codes.items():
         pattern = rf'(?m)^((?:\w+, )*){re.escape(name)}((?:, \w+)*) = (.*?)(\s+#.*)?$'
@@ -69,7 +69,7 @@ def source(script=SCRIPT, experiment=None, codes=None, **settings):
     return text
 
 def cells(text):
-    """[(title, code)] for each `# %%` cell, its marker line kept; the lines before the first: ''."""
+    """[(title, code)] for each `# %%` cell, its marker line kept; the lines before it: ''."""
     bounds = [0] + [m.start() for m in re.finditer(r'(?m)^# %%', text)] + [len(text)]
     chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
     return [(c.split('\n', 1)[0][4:].strip() if c.startswith('# %%') else '', c) for c in chunks]
@@ -106,8 +106,8 @@ def run_code(code, ns, script=SCRIPT):
             ns['_stdout'] = out.getvalue()
     return ns['_stdout']
 
-def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, text=None, shipped_data=False,
-            **settings):
+def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, text=None,
+            shipped_data=False, **settings):
     """Write the script into `folder` (under its own name; as microgpt.py for an experiment or
     `text`), and input.txt from `data` (lines), `raw` (bytes), or a copy of the shipped one."""
     name = 'microgpt.py' if text is not None else os.path.basename(script)
@@ -120,9 +120,9 @@ def prepare(folder, data=None, raw=None, script=SCRIPT, experiment=None, text=No
         with open(os.path.join(folder, 'input.txt'), 'wb') as f:
             f.write(raw)
 
-def execute(folder, script='microgpt.py', python=None, timeout=600, flags=()):
-    return subprocess.run([python or sys.executable, *flags, script], cwd=folder, capture_output=True,
-                          text=True, encoding='utf-8', timeout=timeout)
+def execute(folder, script='microgpt.py', python=None, timeout=600, flags=(), env=None):
+    return subprocess.run([python or sys.executable, *flags, script], cwd=folder, env=env,
+                          capture_output=True, text=True, encoding='utf-8', timeout=timeout)
 
 def run(folder=None, data=None, raw=None, python=None, script=SCRIPT, experiment=None, **settings):
     """prepare(), then execute(): the CompletedProcess of the script run as a program in `folder`
@@ -134,7 +134,7 @@ def run(folder=None, data=None, raw=None, python=None, script=SCRIPT, experiment
     return execute(folder, script=os.path.basename(script), python=python)
 
 def doc_loss(ns, doc):
-    """(loss, each position's logits, the tokens) for one document, as the Training cell makes them."""
+    """(loss, each position's logits, the tokens) for one document, as Training makes them."""
     tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
     n = min(ns['block_size'], len(tokens) - 1)
     keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
@@ -180,7 +180,8 @@ SUMMARY = re.compile(r'^mean loss of the last (\d+) steps: (\d+\.\d{4}) '
                      r'\(a uniform guess over (\d+) tokens: (\d+\.\d{4})\)$', re.M)
 
 def losses(stdout):
-    return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines() if line.startswith('step ')]
+    return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines()
+            if line.startswith('step ')]
 
 def samples(stdout):
     return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()

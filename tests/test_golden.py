@@ -30,9 +30,11 @@ def start_golden_run():
         harness.prepare(folder.name, shipped_data=True)  # microgpt.py unmodified
         with open(os.path.join(folder.name, 'run.py'), 'w') as f:
             f.write(WRAPPER)
-        with open(os.path.join(folder.name, 'stdout.txt'), 'w') as out, \
-                open(os.path.join(folder.name, 'stderr.txt'), 'w') as err:  # files, not pipes: it never waits on us
-            child = subprocess.Popen([sys.executable, 'run.py'], cwd=folder.name, stdout=out, stderr=err)
+        path = lambda name: os.path.join(folder.name, name)
+        with open(path('stdout.txt'), 'w') as out, open(path('stderr.txt'), 'w') as err:
+            # files, not pipes: it never waits on us
+            child = subprocess.Popen([sys.executable, 'run.py'], cwd=folder.name, stdout=out,
+                                     stderr=err)
         atexit.register(child.kill)  # if the test never collects it (a failure elsewhere, Ctrl-C)
         _started.append((folder, child))
     return _started[0]
@@ -68,8 +70,8 @@ def first_difference(want, got):
             return f'line {i + 1} differs:\n  expected {w!r}\n  got      {g!r}'
     if len(want) != len(got):
         n = min(len(want), len(got))
-        return (f'expected {len(want)} lines, got {len(got)}; line {n + 1} is '
-                f'{"missing" if len(want) > n else "extra"}: {(want if len(want) > n else got)[n]!r}')
+        which, line = ('missing', want[n]) if len(want) > n else ('extra', got[n])
+        return f'expected {len(want)} lines, got {len(got)}; line {n + 1} is {which}: {line!r}'
     return None
 
 class Golden(unittest.TestCase):
@@ -81,16 +83,21 @@ class Golden(unittest.TestCase):
             self.fail(f'the output is not golden_output.txt: {diff}')
         key, recorded = platform_key(), recorded_weights()
         if key not in recorded:
-            print(f'\n(golden weights: none recorded for {key}; only the printed lines were compared)', file=sys.stderr)
+            print(f'\n(golden weights: none recorded for {key}; only the printed lines were '
+                  'compared)', file=sys.stderr)
             return
-        self.assertEqual(fingerprint, recorded[key], f'the printed lines match, but the trained weights differ from '
-                                                     f'those recorded for {key}: the arithmetic changed in the last bits')
+        self.assertEqual(fingerprint, recorded[key], f'the printed lines match, but the trained '
+                         f'weights differ from those recorded for {key}: the arithmetic changed '
+                         'in the last bits')
 
     def test_first_difference_names_the_line(self):
         self.assertIsNone(first_difference(['a', 'b'], ['a', 'b']))
-        self.assertEqual(first_difference(['a', 'b', 'c'], ['a', 'x', 'c']), "line 2 differs:\n  expected 'b'\n  got      'x'")
-        self.assertEqual(first_difference(['a', 'b'], ['a']), "expected 2 lines, got 1; line 2 is missing: 'b'")
-        self.assertEqual(first_difference(['a'], ['a', 'z']), "expected 1 lines, got 2; line 2 is extra: 'z'")
+        self.assertEqual(first_difference(['a', 'b', 'c'], ['a', 'x', 'c']),
+                         "line 2 differs:\n  expected 'b'\n  got      'x'")
+        self.assertEqual(first_difference(['a', 'b'], ['a']),
+                         "expected 2 lines, got 1; line 2 is missing: 'b'")
+        self.assertEqual(first_difference(['a'], ['a', 'z']),
+                         "expected 1 lines, got 2; line 2 is extra: 'z'")
 
 def remake():
     stdout, stderr, status, fingerprint = golden_run()
@@ -98,11 +105,14 @@ def remake():
         sys.exit(f'microgpt.py failed:\n{stderr}')
     with open(OUTPUT, 'w', encoding='utf-8', newline='\n') as f:
         f.write(stdout)
-    recorded = dict(recorded_weights() if os.path.exists(WEIGHTS) else {}, **{platform_key(): fingerprint})
+    recorded = recorded_weights() if os.path.exists(WEIGHTS) else {}
+    recorded[platform_key()] = fingerprint
     with open(WEIGHTS, 'w') as f:
-        f.write('# SHA-256 of repr() of every parameter after the golden run, per platform (see test_golden.py)\n')
+        f.write('# SHA-256 of repr() of every parameter after the golden run, per platform '
+                '(see test_golden.py)\n')
         f.writelines(f'{key} {value}\n' for key, value in sorted(recorded.items()))
-    print(f'wrote {OUTPUT} ({len(stdout.splitlines())} lines) and the {platform_key()} fingerprint {fingerprint}')
+    print(f'wrote {OUTPUT} ({len(stdout.splitlines())} lines) and the {platform_key()} '
+          f'fingerprint {fingerprint}')
 
 if __name__ == '__main__':
     if sys.argv[1:] == ['--remake']:

@@ -1,5 +1,6 @@
-"""microgpt.py as a notebook: converted by jupytext from its `# %%` cells and run cell by cell in a
-real Jupyter kernel, with fewer steps; and its Training cell interrupted there, as a learner does."""
+"""microgpt.py as a notebook: converted by jupytext from its `# %%` cells and run cell by cell in
+a real Jupyter kernel, with fewer steps; and its Training cell interrupted there, as a learner
+does: training stops, the cell ends cleanly, and later cells work as usual."""
 import os, tempfile, unittest
 
 import harness
@@ -9,7 +10,7 @@ try:
 except ImportError:
     jupytext = None
 
-@unittest.skipIf(jupytext is None, 'jupytext, nbclient and ipykernel are not installed (CI installs them)')
+@unittest.skipIf(jupytext is None, 'jupytext, nbclient or ipykernel is missing (CI installs them)')
 class Notebook(unittest.TestCase):
     def setUp(self):
         self.folder = tempfile.TemporaryDirectory()
@@ -20,8 +21,9 @@ class Notebook(unittest.TestCase):
     def test_every_cell_runs_in_a_jupyter_kernel_and_the_samples_appear(self):
         nb = jupytext.reads(harness.source(num_steps=20), fmt='py:percent')
         code = [c for c in nb.cells if c.cell_type == 'code']
-        self.assertEqual([c.metadata.get('title') for c in code], [None, 'Settings', 'Data', 'Tokenizer', 'Autograd',
-                                                                  'Parameters', 'Model', 'Training', 'Inference'])
+        self.assertEqual([c.metadata.get('title') for c in code], [
+            None, 'Settings', 'Data', 'Tokenizer', 'Autograd', 'Parameters', 'Model', 'Training',
+            'Inference'])
         nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',
                                 resources={'metadata': {'path': self.folder.name}}).execute()
         outputs = [out for cell in code for out in cell.get('outputs', [])]
@@ -66,14 +68,15 @@ class Notebook(unittest.TestCase):
         self.assertIsNone(error, text)  # the cell ended cleanly, not with KeyboardInterrupt
         k = len(harness.losses(text))
         self.assertLess(k, 500)
-        self.assertIn(f'mean loss of the last {k} steps:', text)
+        self.assertIn(f'stopped by Ctrl-C after {k} steps\nmean loss of the last {k} steps:', text)
         # the handler is the one from before, and the weights did train (attn_wo starts at 0)
         text, error = self.run_cell("print(signal.getsignal(signal.SIGINT) is handler_before, "
                                     "any(p.data for p in state_dict['layer0.attn_wo'][0]))")
         self.assertEqual(text.split(), ['True', 'True'])
         text, error = self.run_cell(cells['Inference'])
         self.assertEqual((error, len(harness.samples(text))), (None, 20), text)
-        text, error = self.run_cell('import time\nprint("waiting")\ntime.sleep(60)', interrupt_after='waiting')
+        text, error = self.run_cell('import time\nprint("waiting")\ntime.sleep(60)',
+                                    interrupt_after='waiting')
         self.assertEqual(error, 'KeyboardInterrupt')  # a later cell is interrupted as usual
 
 if __name__ == '__main__':

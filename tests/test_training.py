@@ -1,21 +1,50 @@
 """Training as a whole: it learns; the line that sums it up; deterministic for a seed and only for
-it; models bigger than the reference's recursion can take; each step's graph freed when the step
-ends (no leak, no reference cycles); and gradient_log.diff reports what training does, changing
-nothing else."""
-import gc, math, os, tempfile, unittest
+it; models deeper and wider than the reference's recursion takes train, on every Python; each
+step's graph freed when the step ends (no leak, no reference cycles), and the memory the settings
+check counts on is not less than a step takes."""
+import gc, math, os, sys, tempfile, unittest
 
 import harness
 
-try:
-    import resource
-except ImportError:  # Windows
-    resource = None
+sys.path.insert(0, os.path.join(harness.ROOT, 'tests', 'ci'))
+import pythons
+
+LONG_NAMES = [''.join(chr(97 + (i * 7 + j * 3) % 26) for j in range(12)) for i in range(60)]
+
 
 def run_small(**settings):
     p = harness.run(data=harness.SMALL_NAMES, **settings)
     if p.returncode:
         raise AssertionError(p.stderr)
     return p.stdout
+
+
+def depth(root):
+    """How deep build_topo's recursion goes from root: its walk, with a list for Python's stack."""
+    visited, stack, deepest = {root}, [iter(root._children)], 1
+    while stack:
+        for child in stack[-1]:
+            if child not in visited:
+                visited.add(child)
+                stack.append(iter(child._children))
+                deepest = max(deepest, len(stack))
+                break
+        else:
+            stack.pop()
+    return deepest
+
+
+def measured(d):
+    """Run microgpt.py in folder d: its peak resident memory in bytes. Linux's VmHWM is the
+    process's own (ru_maxrss would count the test process's, which exec carries over)."""
+    with open(os.path.join(d, 'measure.py'), 'w') as f:
+        f.write("import runpy\nrunpy.run_path('microgpt.py', run_name='__main__')\n"
+                "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n")
+    p = harness.execute(d, script='measure.py')
+    if p.returncode:
+        raise AssertionError(p.stderr)
+    return 1024 * int(p.stdout.split()[-1])
+
 
 class Training(unittest.TestCase):
     def test_it_learns(self):  # (test_golden.py holds the default settings' whole run)
@@ -28,8 +57,9 @@ class Training(unittest.TestCase):
         outs = []
         for seed in (42, 42, 7):
             with tempfile.TemporaryDirectory() as d:
-                text = harness.source(num_steps=15, n_embd=8, n_head=2).replace('random.seed(42)', f'random.seed({seed})')
-                harness.prepare(d, text=text, data=harness.SMALL_NAMES)
+                text = harness.source(num_steps=15, n_embd=8, n_head=2)
+                harness.prepare(d, text=text.replace('random.seed(42)', f'random.seed({seed})'),
+                                data=harness.SMALL_NAMES)
                 outs.append(harness.execute(d).stdout)
         self.assertEqual(outs[0], outs[1])
         self.assertEqual(len(harness.samples(outs[0])), 20)
@@ -37,7 +67,7 @@ class Training(unittest.TestCase):
         self.assertNotEqual(harness.samples(outs[0]), harness.samples(outs[2]))
 
     def test_the_mean_loss_of_the_last_100_steps_or_of_all_when_fewer_after_the_last_step(self):
-        for steps, averaged in ((130, 100), (30, 30)):  # a narrow model: the summary is the same at any width
+        for steps, averaged in ((130, 100), (30, 30)):  # a narrow model: the line is the same
             with self.subTest(steps=steps):
                 stdout = run_small(num_steps=steps, n_embd=4, n_head=2)
                 found = harness.SUMMARY.findall(stdout)
@@ -45,27 +75,60 @@ class Training(unittest.TestCase):
                 count, mean, vocab, uniform = found[0]
                 losses = harness.losses(stdout)[-averaged:]
                 self.assertEqual(int(count), averaged)
-                self.assertAlmostEqual(float(mean), sum(losses) / averaged, delta=1e-4)  # losses printed to 4 places
+                self.assertAlmostEqual(float(mean), sum(losses) / averaged, delta=1e-4)  # 4 places
                 self.assertEqual((int(vocab), uniform), (24, f'{math.log(24):.4f}'))
                 lines = stdout.splitlines()  # the last step, the summary, a blank line, inference
-                self.assertEqual(lines.index('--- inference (new, hallucinated names) ---'),
-                                 lines.index(f'step {steps:4d} / {steps:4d} | loss {losses[-1]:.4f}') + 3)
+                last = lines.index(f'step {steps:4d} / {steps:4d} | loss {losses[-1]:.4f}')
+                inference = lines.index('--- inference (new, hallucinated names) ---')
+                self.assertEqual(inference, last + 3)
 
-    def test_a_step_of_models_the_reference_could_not_take(self):
-        for name, settings in [('abcdefghijklmnopqrstuvwxyzabcdef', dict(n_layer=8, block_size=32)),  # 32 positions
-                               ('a', dict(n_embd=256))]:
+
+class Deep(unittest.TestCase):
+    """backward() recurses once per node down the graph's deepest path: the reference stops with
+    RecursionError at n_layer = 8 or n_embd = 256. The Parameters cell raises Python's limit as far
+    as the model needs, and refuses a model deeper than every Python's stack holds."""
+
+    def test_the_limit_covers_the_graphs_depth_and_goes_no_further(self):
+        for name, settings in [('a' * 40, {}), ('a' * 40, dict(n_layer=8)), ('a' * 70,
+                               dict(block_size=64)), ('a', dict(n_embd=160, block_size=2)),
+                               ('a' * 9, dict(n_embd=2, n_head=1, n_layer=30))]:
             with self.subTest(**settings):
                 ns = harness.load('Training', data=[name], num_steps=1, **settings)
                 try:
-                    self.assertEqual(len(harness.losses(ns['_stdout'])), 1)
-                    self.assertTrue(any(p.data != 0 for p in ns['state_dict']['layer0.attn_wo'][0]))  # Adam moved it
+                    self.assertEqual(len(harness.losses(ns['_stdout'])), 1)  # it trained a step
+                    self.assertTrue(any(p.data for p in ns['state_dict']['layer0.attn_wo'][0]))
+                    needed = depth(harness.doc_loss(ns, name)[0])
+                    raised = sys.getrecursionlimit() - 1000  # what the file added to the default
+                    self.assertLessEqual(needed, raised)
+                    self.assertLessEqual(raised, 2.5 * needed)
                 finally:
-                    ns.clear()  # millions of nodes: free them now, not in some later test's collection
+                    ns.clear()  # many nodes: free them now, not in some later test's collection
+
+    def test_the_deepest_model_the_check_lets_through_trains_a_step_on_every_python(self):
+        narrow = dict(n_embd=4, n_head=1, num_steps=1)  # depth is what counts: a narrow model
+        low, high = 1, 1000  # n_layer: low is let through, high is refused
+        while high - low > 1:
+            try:
+                harness.load('Parameters', n_layer=(low + high) // 2, data=LONG_NAMES, **narrow)
+                low = (low + high) // 2
+            except SystemExit:
+                high = (low + high) // 2
+        every = os.environ.get('MICROGPT_EVERY_PYTHON')  # .ci/run sets it
+        found = [path for _, path in pythons.pythons() if path] if every else [sys.executable]
+        text = harness.source(n_layer=low, **narrow).replace('range(20)', 'range(1)')
+        for python in found:
+            with self.subTest(python=python, n_layer=low), tempfile.TemporaryDirectory() as d:
+                harness.prepare(d, text=text, data=LONG_NAMES)
+                p = harness.execute(d, python=python)
+                self.assertEqual((p.returncode, len(harness.losses(p.stdout))), (0, 1), p.stderr)
+        if not every:
+            self.skipTest(f'ran on this Python only (n_layer {low}); CI runs every Python found')
+
 
 class Memory(unittest.TestCase):
     def test_backward_leaves_no_reference_cycles(self):
-        # With the collector paused (as in training), reference counting alone must free what a step
-        # makes: a collection afterwards finds nothing.
+        # With the collector paused (as in training), reference counting alone must free what a
+        # step makes: a collection afterwards finds nothing.
         ns = harness.load('Model')
         gc.collect()
         with harness.paused_gc():
@@ -73,54 +136,27 @@ class Memory(unittest.TestCase):
                 harness.doc_loss(ns, doc)[0].backward()
             self.assertEqual(gc.collect(), 0)
 
-    @unittest.skipIf(resource is None, 'needs the resource module (Unix)')
+    @unittest.skipIf(not os.path.exists('/proc/self/status'), 'reads Linux\'s /proc')
     def test_peak_memory_after_200_steps_is_within_10_percent_of_after_20(self):
-        # Peak resident memory of the whole process, read at its end. Every name has the same length
-        # (longer than block_size): each step's graph is as big, so growth would be a leak.
-        names = [''.join(chr(97 + (i * 7 + j * 3) % 26) for j in range(12)) for i in range(60)]
+        # Every name is longer than block_size: each step's graph is as big, so growth is a leak.
         peaks = []
         for steps in (20, 200):
             with tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=names, num_steps=steps, n_embd=8, n_head=2)
-                with open(os.path.join(d, 'measure.py'), 'w') as f:
-                    f.write("import resource, runpy\nrunpy.run_path('microgpt.py', run_name='__main__')\n"
-                            "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
-                p = harness.execute(d, script='measure.py')
-            self.assertEqual(p.returncode, 0, p.stderr)
-            peaks.append(int(p.stdout.split('maxrss')[-1]))
-        self.assertLessEqual(peaks[1], 1.10 * peaks[0], f'peak KB after 20 and 200 steps: {peaks}')
+                harness.prepare(d, data=LONG_NAMES, num_steps=steps, n_embd=8, n_head=2)
+                peaks.append(measured(d))
+        self.assertLessEqual(peaks[1], 1.10 * peaks[0], f'peaks after 20 and 200 steps: {peaks}')
 
-class GradientLog(unittest.TestCase):
-    def test_step_1_shows_the_zero_gradients_behind_the_zero_matrices(self):
-        # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
-        # matrices before them get exactly zero gradient (and no update), while lm_head's is not zero.
-        ns = harness.load('Training', experiment='gradient_log', num_steps=1, grad_log_every=100)
-        log = harness.gradient_logs(ns['_stdout'])
-        self.assertEqual((list(log), list(log[1])), ([1], list(ns['state_dict'])))
-        for name in ('attn_wq', 'attn_wk', 'attn_wv', 'mlp_fc1'):
-            self.assertEqual(log[1][f'layer0.{name}'][1:], (0.0, 0.0), name)
-        self.assertGreater(log[1]['lm_head'][1], 0.0)
-        for name in ('attn_wo', 'mlp_fc2'):  # zero weights: no ratio yet
-            self.assertEqual(log[1][f'layer0.{name}'][::2], (0.0, math.inf))
+    @unittest.skipIf(not os.path.exists('/proc/self/status'), 'reads Linux\'s /proc')
+    def test_the_memory_the_check_counts_on_is_not_less_than_a_step_takes(self):
+        settings = dict(n_embd=48, num_steps=3)
+        need = harness.load('Parameters', data=LONG_NAMES, **settings)['need']
+        with tempfile.TemporaryDirectory() as d:  # one sample: sampling a wide model takes long
+            text = harness.source(**settings).replace('range(20)', 'range(1)')
+            harness.prepare(d, text=text, data=LONG_NAMES)
+            peak = measured(d)
+        self.assertLessEqual(peak, need)
+        self.assertGreater(peak, need / 3)  # and not far from it
 
-    def test_the_numbers_are_the_weights_gradients_and_update_of_that_step(self):
-        rms = lambda xs: math.sqrt(sum(x * x for x in xs) / len(xs))
-        before = harness.load('Parameters')['state_dict']['wte']  # the same draws: the weights at step 1
-        ns = harness.load('Training', experiment='gradient_log', num_steps=1, grad_log_every=1)
-        weight, grad, ratio = harness.gradient_logs(ns['_stdout'])[1]['wte']
-        old = [p.data for row in before for p in row]
-        new = [p.data for row in ns['state_dict']['wte'] for p in row]
-        self.assertEqual(weight, float(f'{rms(old):.1e}'))
-        self.assertEqual(ratio, float(f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}'))
-        self.assertGreater(grad, 0.0)
-
-    def test_it_reports_at_step_1_and_every_n_steps_and_changes_no_other_line(self):
-        out = lambda **kw: harness.load('Inference', num_steps=5, n_embd=8, n_head=2, **kw)['_stdout']
-        plain, off = out(), out(experiment='gradient_log', grad_log_every=0)
-        logged = out(experiment='gradient_log', grad_log_every=2)
-        self.assertEqual(off, plain)
-        self.assertEqual((list(harness.gradient_logs(logged)), harness.gradient_logs(plain)), ([1, 2, 4], {}))
-        self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')], plain.splitlines())
 
 if __name__ == '__main__':
     unittest.main()

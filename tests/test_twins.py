@@ -1,9 +1,9 @@
 """The twins in tests/twins/: each keeps microgpt.py's settings (the same names and defaults), its
 checks line for line and its cells in order, and, run from the repository root, prints exactly
 golden_output.txt. The PyTorch twin gives microgpt.py's messages for bad input, and a device or
-dtype it cannot use is one line (test_model.py holds its gradients and its Adam to microgpt.py's).
-The NumPy twin, whose backward pass is written by hand: every gradient equals the Value engine's,
-to 1e-12 of the largest, for four shapes, and after three training steps so do the weights."""
+dtype it cannot use is one line (test_model.py holds PyTorch's Adam to microgpt.py's). The NumPy
+twin, whose backward pass is written by hand: every gradient equals the Value engine's, to 1e-12 of
+the largest, for four shapes."""
 import os, re, subprocess, sys, tempfile, unittest
 
 import harness
@@ -21,44 +21,57 @@ NUMPY_SCRIPT = os.path.join(harness.ROOT, 'tests', 'twins', 'microgpt_numpy.py')
 TWINS = {'torch': harness.TORCH_SCRIPT, 'numpy': NUMPY_SCRIPT}
 SETTING = re.compile(r'^([a-z_]\w*(?:, [a-z_]\w*)*) = (.+?)(?:\s+#.*)?$', re.M)
 
+
 def settings(script):
     """{names: value} for each `name = value` line of the script's Settings cell."""
     return dict(SETTING.findall(dict(harness.cells(harness.source(script)))['Settings']))
 
+
 def checks(script):
-    """The script's `def check`, and its lines from the first check of a setting to microgpt.py's last."""
+    """The script's `def check`, its checks of the settings, its Data cell's reading of the file and
+    its Tokenizer's check that the terminal can print the data (the twins download nothing)."""
     lines = harness.source(script).splitlines()
     at = lambda prefix: next(i for i, line in enumerate(lines) if line.startswith(prefix))
-    return lines[at('def check(ok, problem):'):][:3] + lines[at('for name, x in'):at('check(n_layer * block_size') + 1]
+    kept = (lines[at('def check(ok, problem):'):][:3]
+            + lines[at('for name, x in'):at('check(n_embd % n_head') + 1]
+            + lines[at('    with open(input_path'):at('random.shuffle(docs)')]
+            + lines[at('check(all(c.encode('):][:2])
+    return [line.split('  #')[0] for line in kept if 'download' not in line]
+
 
 class InStep(unittest.TestCase):
     def test_the_same_settings_checks_and_cells(self):
-        ours, titles = settings(harness.SCRIPT), [title for title, _ in harness.cells(harness.source())]
+        ours = settings(harness.SCRIPT)
+        titles = [title for title, _ in harness.cells(harness.source())]
         self.assertIn('learning_rate, beta1, beta2, eps_adam', ours)
-        self.assertGreater(len(checks(harness.SCRIPT)), 5)
+        self.assertGreater(len(checks(harness.SCRIPT)), 15)
         for twin, script in TWINS.items():
-            with self.subTest(twin=twin):  # each keeps a copy (it runs on its own): they must not drift
-                self.assertEqual({k: v for k, v in settings(script).items() if k not in ('device', 'dtype')}, ours)
+            with self.subTest(twin=twin):  # each keeps a copy (it runs on its own): no drifting
+                theirs = settings(script)
+                self.assertEqual({k: theirs[k] for k in theirs if k not in ('device', 'dtype')},
+                                 ours)
                 self.assertEqual(checks(script), checks(harness.SCRIPT))
-                self.assertEqual([title for title, _ in harness.cells(harness.source(script))], titles)
+                self.assertEqual([title for title, _ in harness.cells(harness.source(script))],
+                                 titles)
 
     def test_run_from_the_repository_root_each_prints_the_golden_lines(self):
+        golden = harness.read(os.path.join(harness.ROOT, 'tests', 'golden_output.txt'))
         for twin, script in TWINS.items():
             if {'torch': torch, 'numpy': np}[twin] is None:
                 continue  # skipped below
             with self.subTest(twin=twin):
-                p = subprocess.run([sys.executable, script], cwd=harness.ROOT, capture_output=True, text=True,
-                                   encoding='utf-8', timeout=600)
-                self.assertEqual((p.returncode, p.stderr), (0, ''))
-                self.assertEqual(p.stdout, harness.read(os.path.join(harness.ROOT, 'tests', 'golden_output.txt')))
+                p = subprocess.run([sys.executable, script], cwd=harness.ROOT, capture_output=True,
+                                   text=True, encoding='utf-8', timeout=600)
+                self.assertEqual((p.returncode, p.stderr, p.stdout), (0, '', golden))
         if np is None or torch is None:
             self.skipTest('NumPy or PyTorch is not installed (CI installs both)')
+
 
 @unittest.skipIf(torch is None, 'PyTorch is not installed (CI installs it)')
 class TorchTwin(unittest.TestCase):
     def test_bad_inputs_get_microgpts_messages(self):
         from test_settings_and_data import SETTING_MISTAKES
-        for kw in [{setting: value} for setting, value, _ in SETTING_MISTAKES[::4] if value != 10**9] + [
+        for kw in [{setting: value} for setting, value, _ in SETTING_MISTAKES[::4]] + [
                 dict(raw=b''), dict(raw=b'anna\nb\xe9a\n'), dict(learning_rate=10)]:
             with self.subTest(**kw):
                 messages = []
@@ -66,14 +79,16 @@ class TorchTwin(unittest.TestCase):
                     for script in (harness.SCRIPT, harness.TORCH_SCRIPT):
                         data = {} if 'raw' in kw else {'data': harness.SMALL_NAMES}
                         p = harness.run(d, script=script, **data, **kw)
-                        self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
+                        self.assertEqual((p.returncode, p.stderr.count('\n')), (1, 1), p.stderr)
                         messages.append(p.stderr)
                 self.assertEqual(messages[0], messages[1])
 
     def test_a_device_or_dtype_it_cannot_use_is_one_line(self):
-        for setting, value, expect in [('device', "'cdua'", "device 'cdua' cannot be used: "),
-                                       ('device', "'cuda'", "device 'cuda' cannot be used: "),
-                                       ('dtype', 'torch.float16', 'dtype must be torch.float64 or torch.float32')]:
+        for setting, value, expect in [
+                ('device', "'cdua'", "device 'cdua' cannot be used: "),
+                ('device', "'cuda'", "device 'cuda' cannot be used: "),
+                ('device', "'meta'", "device 'meta' cannot be used: "),  # holds no numbers
+                ('dtype', 'torch.float16', 'dtype must be torch.float64 or torch.float32')]:
             if value == "'cuda'" and torch.cuda.is_available():
                 continue  # this machine has CUDA
             with self.subTest(setting=setting, value=value), tempfile.TemporaryDirectory() as d:
@@ -83,44 +98,37 @@ class TorchTwin(unittest.TestCase):
                 self.assertEqual((p.returncode, len(p.stderr.splitlines())), (1, 1), p.stderr)
                 self.assertIn(expect, p.stderr)
 
+
 LONG_NAMES = [''.join(chr(97 + (i * 5 + j * 7) % 26) for j in range(14 + i % 9)) for i in range(30)]
 SHAPES = [({}, None), ({'n_layer': 2}, None), ({'n_head': 1, 'n_embd': 8}, None),
           ({'block_size': 16}, LONG_NAMES)]  # names of 14 to 22 letters: all 16 positions are used
 
+
 @unittest.skipIf(np is None, 'NumPy is not installed (CI installs it)')
 class NumPyTwin(unittest.TestCase):
-    def assertClose(self, ours, theirs, what):
-        """Every matrix of `theirs` within 1e-12 of the largest number in `ours`, matrix by matrix."""
-        scale = max(float(np.abs(m).max()) for m in ours.values())
-        self.assertGreater(scale, 0, what)
-        self.assertEqual(set(ours), set(theirs))
-        for name in ours:
-            err = float(np.abs(ours[name] - theirs[name]).max())
-            self.assertLessEqual(err, 1e-12 * scale, f'{what} {name}: {err:.3g} at scale {scale:.3g}')
-
     def test_every_gradient_is_the_value_engines_for_four_shapes(self):
         for shape, data in SHAPES:
             with self.subTest(**shape):
                 ns = harness.load('Model', data=data, **shape)
                 harness.randomize(ns)  # no zero matrices: every gradient has something to say
-                loss, _, tokens = harness.doc_loss(ns, ns['docs'][0])  # the first training step's name
+                loss, _, tokens = harness.doc_loss(ns, ns['docs'][0])  # the first step's name
                 loss.backward()
                 twin = harness.load('Model', data=data, script=NUMPY_SCRIPT, **shape)
                 for name, mat in ns['state_dict'].items():
                     twin['state_dict'][name][...] = [[p.data for p in row] for row in mat]
                 logits, cache = twin['gpt'](tokens[:-1])
                 twin_loss, probs = twin['cross_entropy'](logits, tokens[1:])
-                grads = twin['backward'](twin['cross_entropy_backward'](probs, tokens[1:]), tokens[:-1], cache)
+                dlogits = twin['cross_entropy_backward'](probs, tokens[1:])
+                grads = twin['backward'](dlogits, tokens[:-1], cache)
                 self.assertAlmostEqual(float(twin_loss), loss.data, delta=1e-12 * loss.data)
-                self.assertClose({name: np.array([[p.grad for p in row] for row in mat])
-                                  for name, mat in ns['state_dict'].items()}, grads, 'gradient of')
+                ours = {name: np.array([[p.grad for p in row] for row in mat])
+                        for name, mat in ns['state_dict'].items()}
+                scale = max(float(np.abs(m).max()) for m in ours.values())
+                self.assertEqual((set(ours), scale > 0), (set(grads), True))
+                for name in ours:  # each within 1e-12 of the largest gradient
+                    err = float(np.abs(ours[name] - grads[name]).max())
+                    self.assertLessEqual(err, 1e-12 * scale, f'{name}: {err:.3g} at {scale:.3g}')
 
-    def test_three_training_steps_give_the_value_engines_weights(self):
-        as_arrays = lambda sd: {name: np.array([[p.data for p in row] for row in mat]) for name, mat in sd.items()}
-        weights = as_arrays(harness.load('Training', num_steps=3)['state_dict'])
-        start = as_arrays(harness.load('Parameters', num_steps=3)['state_dict'])
-        self.assertGreater(max(float(np.abs(weights[k] - start[k]).max()) for k in start), 1e-3)  # they moved
-        self.assertClose(weights, harness.load('Training', script=NUMPY_SCRIPT, num_steps=3)['state_dict'], 'weight')
 
 if __name__ == '__main__':
     unittest.main()
