@@ -1,8 +1,9 @@
 // The golden run under Pyodide: CPython compiled to WebAssembly, the Python of a browser (Pyodide,
 // JupyterLite), run here by Node. It runs the unmodified microgpt.py on the shipped input.txt, as
-// test_golden.py does, and checks that it prints golden_output.txt byte for byte. The trained weights'
-// fingerprint is compared with golden_weights.txt's line for this platform where one is recorded
-// (another math library may round exp and log otherwise in the last bit), and printed either way.
+// test_golden.py does, and checks that it prints golden_output.txt byte for byte. The trained
+// weights' fingerprint is compared with golden_weights.txt's line for this platform where one is
+// recorded (another math library may round exp and log otherwise in the last bit), and printed
+// either way.
 //
 //   npm install pyodide@314.0.7       (in a folder of your own: about 14 MB)
 //   node tests/ci/golden_pyodide.mjs PATH/TO/node_modules/pyodide
@@ -21,7 +22,9 @@ if (!pyodidePath) {
 const { loadPyodide } = await import(join(pyodidePath, 'pyodide.mjs'));
 let stdout = '';
 const pyodide = await loadPyodide({ indexURL: pyodidePath });
-pyodide.setStdout({ write: (bytes) => { stdout += new TextDecoder().decode(bytes); return bytes.length; } });
+pyodide.setStdout({
+  write: (bytes) => { stdout += new TextDecoder().decode(bytes); return bytes.length; },
+});
 pyodide.FS.mkdirTree('/run');
 pyodide.FS.writeFile('/run/microgpt.py', readFileSync(join(here, '..', '..', 'microgpt.py')));
 pyodide.FS.writeFile('/run/input.txt', readFileSync(join(here, '..', '..', 'input.txt')));
@@ -40,17 +43,20 @@ const want = readFileSync(join(here, '..', 'golden_output.txt'), 'utf8');
 if (stdout !== want) {
   const got = stdout.split('\n'), expected = want.split('\n');
   const i = expected.findIndex((line, k) => line !== got[k]);
-  console.error(`pyodide: CPython ${version} printed other lines than golden_output.txt: line ${i + 1} is ` +
-                `${JSON.stringify(got[i])}, not ${JSON.stringify(expected[i])}`);
+  console.error(`pyodide: CPython ${version} printed other lines than golden_output.txt: ` +
+                `line ${i + 1} is ${JSON.stringify(got[i])}, not ${JSON.stringify(expected[i])}`);
   process.exit(1);
 }
-const recorded = Object.fromEntries(readFileSync(join(here, '..', 'golden_weights.txt'), 'utf8').split('\n')
-  .filter((line) => line.trim() && !line.startsWith('#')).map((line) => line.split(' ')));
+const recorded = Object.fromEntries(readFileSync(join(here, '..', 'golden_weights.txt'), 'utf8')
+  .split('\n').filter((line) => line.trim() && !line.startsWith('#'))
+  .map((line) => line.split(' ')));
 if (recorded[key] !== undefined && recorded[key] !== fingerprint) {
-  console.error(`pyodide: the lines match, but the trained weights differ from those recorded for ${key}`);
+  console.error('pyodide: the lines match, but the trained weights differ from those recorded ' +
+                `for ${key}`);
   process.exit(1);
 }
 const weights = recorded[key] ? 'the weights recorded for it' :
-  `weights ${fingerprint} (none recorded for ${key}; cpython-linux-glibc's are ${recorded['cpython-linux-glibc']})`;
-console.log(`pyodide: CPython ${version} (${key}) printed golden_output.txt byte for byte in ${seconds} s, ` +
-            `and trained ${weights}`);
+  `weights ${fingerprint} (none recorded for ${key}; ` +
+  `cpython-linux-glibc's are ${recorded['cpython-linux-glibc']})`;
+console.log(`pyodide: CPython ${version} (${key}) printed golden_output.txt byte for byte in ` +
+            `${seconds} s, and trained ${weights}`);
