@@ -1,114 +1,155 @@
-"""The experiments, tests/experiments/*.diff: each applies as git apply applies it, to the file as
-shipped and after a learner's own edit, any two together, and git apply -R undoes it; each says how;
-each patched file does what its diff says. And their runner, experiments.py, on the shipped file and
-on yours. (The gradient log's tests are in test_training.py, save-and-load's in its own file.)"""
-import math, os, random, re, shutil, signal, subprocess, sys, tempfile, time, unittest
+"""The experiments, tests/experiments/*.diff, used as a learner uses them, with git: each applies to
+the file as shipped and after an edit of theirs, any two together, and git apply -R undoes it, their
+edits kept; each header says how, and lists its own lines to put back before an undo; each patched
+file does what its diff says. And their runner, experiments.py. (save_and_load: its own file.)"""
+import ast, collections, math, os, random, re, shutil, signal, subprocess, sys
+import tempfile, time, unittest
 
 import harness
 
 EXPECTED = harness.experiment_names()
 ALONE = 'final_revision'  # a whole other revision: it combines with none of the others
 RUNNER = os.path.join(harness.EXPERIMENTS, 'experiments.py')
+NARROW = dict(n_embd=8, n_head=2)  # a narrower model: quicker, and the same code
 
-def step_lines(stdout):
-    return [line for line in stdout.splitlines() if line.startswith('step ')]
+def setUpModule():
+    if shutil.which('git') is None:
+        raise unittest.SkipTest('applying a diff needs git, not installed here')
 
-def run_small(experiment=None, data=harness.SMALL_NAMES, **settings):
-    return harness.run(data=data, experiment=experiment, **settings)  # the small dataset, a new folder
+def parts(name):  # (its header, the lines of the diff, the lines it adds)
+    head, body = harness.read(os.path.join(harness.EXPERIMENTS, name + '.diff')).split(
+        '\n--- a/microgpt.py\n+++ b/microgpt.py\n')
+    return head, body.splitlines(), [line[1:] for line in body.splitlines() if line[:1] == '+']
 
-class EveryDiff(unittest.TestCase):
-    def test_a_diff_that_no_longer_fits_is_an_error_naming_the_line(self):
-        with self.assertRaisesRegex(ValueError, r'relu.diff does not apply: line \d+ of microgpt.py is'):
-            harness.patched('relu', harness.source().replace('xi.relu() ** 2', 'xi.relu() ** 3'))
+def edit(line):  # a learner's edit of a line: the same value, written otherwise
+    return re.sub(r'( = |\()', r'\g<1>0 or ', line, 1)
 
-    def test_each_says_how_to_apply_and_undo_it_and_keeps_to_100_characters(self):
-        from test_settings_and_data import REFERENCE_LONG_LINES
-        allowed = set(REFERENCE_LONG_LINES) | {REFERENCE_LONG_LINES[1].replace('std=0.02', 'std=0.08')}  # final's
+def apply(text, name, reverse=False):
+    """text with the diff applied (or undone) by git apply, as a learner runs it; None if not."""
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+            f.write(text)
+        p = subprocess.run(['git', 'apply', *['-R'] * reverse, os.path.join(
+            harness.EXPERIMENTS, name + '.diff')], cwd=d, capture_output=True,
+            env=dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(d)))
+        return None if p.returncode else harness.read(os.path.join(d, 'microgpt.py'))
+
+def own_settings(name):
+    """The settings a diff writes, as code: the `names = constants` lines it adds at the left
+    margin, each name assigned nowhere else in the patched file."""
+    text = harness.patched(name)
+    tree, lines = ast.parse(text), text.splitlines()
+    names = lambda node: [t.id for t in ast.walk(node.targets[0]) if isinstance(t, ast.Name)]
+    count = collections.Counter(n for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                                for n in names(node))
+    return [lines[node.lineno - 1].split('#')[0].strip() for node in tree.body
+            if isinstance(node, ast.Assign) and lines[node.lineno - 1] in parts(name)[2]
+            and all(isinstance(v, ast.Constant) for v in getattr(node.value, 'elts', [node.value]))
+            and all(count[n] == 1 for n in names(node))]
+
+class Diffs(unittest.TestCase):
+    def test_each_header_says_what_it_is_and_how_to_apply_undo_and_run_it_in_100_columns(self):
         for name in EXPECTED:
             with self.subTest(name=name):
-                head = harness.read(os.path.join(harness.EXPERIMENTS, name + '.diff')).split('\n--- a/microgpt.py\n')[0]
+                head = parts(name)[0] + '\n'
                 self.assertTrue(head.startswith(f'{name}: '), head[:80])
-                for words in (f'git apply tests/experiments/{name}.diff', f'git apply -R tests/experiments/{name}.diff',
-                              f'python tests/experiments/experiments.py {name}'):
+                for words in (f'\nTo try it:  git apply tests/experiments/{name}.diff\n',
+                              f'\nundo with   git apply -R tests/experiments/{name}.diff ',
+                              f' python tests/experiments/experiments.py {name}\n'):
                     self.assertIn(words, head)
-                self.assertLessEqual({line for line in harness.patched(name).splitlines() if len(line) > 100}, allowed)
+                wide = [line[:36] for line in head.splitlines() + parts(name)[2] if len(line) > 100]
+                self.assertEqual(wide, ['matrix = lambda nout, nin, std=0.08:'] * (name == ALONE))
 
-@unittest.skipIf(shutil.which('git') is None, 'git is not installed')
-class LivingWithEdits(unittest.TestCase):
-    """A learner edits the Settings, and applies more than one experiment: git apply as they run it."""
-
-    def apply(self, text, *names, reverse=False):
-        """text with the diffs applied by git apply (or taken back, with reverse), or None if one fails."""
-        with tempfile.TemporaryDirectory() as d:
-            with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
-                f.write(text)
-            for name in names:
-                if subprocess.run(['git', 'apply', *(['-R'] if reverse else []),
-                                   os.path.join(harness.EXPERIMENTS, name + '.diff')], cwd=d, capture_output=True).returncode:
-                    return None
-            return harness.read(os.path.join(d, 'microgpt.py'))
-
-    def test_each_applies_after_any_one_setting_is_changed(self):
+    def test_each_applies_after_any_one_edit_and_its_undo_keeps_the_edit(self):
+        # Any one setting, or a line README.md invites a learner to change: the samples, the seed.
         text = harness.source()
-        settings = re.findall(r'(?m)^(\w+(?:, \w+)*) = (.+?)(?:\s+#.*)?$', dict(harness.cells(text))['Settings'])
-        self.assertGreater(len(settings), 5)
-        for names, value in settings:
-            line = re.search(rf'(?m)^{re.escape(names)} = .*$', text).group(0)
-            edited = text.replace(line, line.replace(value, value + ' + 0', 1), 1)  # a learner's value
-            for name in EXPECTED:
-                if f'\n-{line}\n' not in harness.read(os.path.join(harness.EXPERIMENTS, name + '.diff')):
-                    with self.subTest(setting=names, experiment=name):  # (not the final revision's own)
-                        self.assertIsNotNone(self.apply(edited, name))
+        lines = re.findall(r'(?m)^\w+(?:, \w+)* = .*$', dict(harness.cells(text))['Settings'])
+        lines += [line for line in text.splitlines() if 'range(20)' in line or 'seed(42)' in line]
+        self.assertEqual(len(lines), 10)
+        for name in EXPECTED:
+            for line in lines:
+                if '-' + line not in parts(name)[1]:  # not a line the diff changes itself
+                    with self.subTest(experiment=name, edit=edit(line)):
+                        mine = text.replace(line, edit(line))
+                        self.assertEqual(apply(apply(mine, name) or '', name, True), mine)
 
-    def test_every_two_apply_together_in_either_order_and_the_file_runs(self):
+    def test_an_undo_after_changing_a_line_of_its_own_needs_the_lines_its_header_lists(self):
+        with_settings = []
+        for name in EXPECTED:
+            own = own_settings(name)
+            with self.subTest(experiment=name):
+                self.assertEqual(re.findall(r'(?m)^ {16}(\S.*)$', parts(name)[0]), own)
+                for line in own:  # changed, git apply -R refuses: the header's rule is needed
+                    patched = harness.patched(name)
+                    self.assertIsNone(apply(patched.replace(line, edit(line)), name, reverse=True))
+            with_settings += [name] * bool(own)
+        self.assertLessEqual({'dropout', 'final_revision', 'gradient_log', 'lr_schedule', 'prompt',
+                              'save_and_load'}, set(with_settings))  # found, at least these
+
+    def test_any_two_apply_together_in_either_order_and_the_file_runs(self):
         others = [name for name in EXPECTED if name != ALONE]
         small = harness.source(num_steps=2, n_embd=4, n_head=2)  # a few steps of a narrow model
         for i, a in enumerate(others):
             for b in others[i + 1:]:
-                with self.subTest(pair=(a, b)):
-                    ab = self.apply(small, a, b)
-                    self.assertIsNotNone(ab)
-                    self.assertEqual(ab, self.apply(small, b, a))
-                    with tempfile.TemporaryDirectory() as d:
-                        harness.prepare(d, text=ab, data=harness.SMALL_NAMES)
-                        p = harness.execute(d)
-                    self.assertEqual(p.returncode, 0, p.stderr)
-                    self.assertEqual(len(harness.samples(p.stdout)), 20)
+                with self.subTest(pair=(a, b)), tempfile.TemporaryDirectory() as d:
+                    ab = apply(apply(small, a), b)
+                    self.assertEqual(ab, apply(apply(small, b), a))
+                    harness.prepare(d, text=ab, data=harness.SMALL_NAMES)
+                    p = harness.execute(d)
+                    self.assertEqual((p.returncode, len(harness.samples(p.stdout))), (0, 20))
 
-    def test_undo_restores_the_file_with_the_learners_own_edit_kept(self):
-        for name in EXPECTED:
-            with self.subTest(experiment=name):
-                mine = harness.source() if name == ALONE else harness.source(temperature=0.8)
-                self.assertEqual(self.apply(harness.source(), name), harness.patched(name))  # the tests' copy
-                self.assertEqual(self.apply(self.apply(mine, name), name, reverse=True), mine)
+    def test_a_setting_an_experiment_adds_set_wrong_is_one_line_before_any_work(self):
+        text = "save_path and load_path must be text, or ''"
+        for name, setting, values, expect in [
+                ('prompt', 'prompt', ['sebastia', 5],
+                 'prompt must be text shorter than block_size (8), not {!r}'),
+                ('prompt', 'prompt', ['Zo!'], "prompt has characters not in input.txt: ['!', 'Z']"),
+                ('gradient_log', 'grad_log_every', [-1, 1.5],
+                 'grad_log_every must be an int, 0 for never, not {!r}'),
+                ('dropout', 'dropout', [1.0, '0.1'],
+                 'dropout must be an int or a float from 0 to below 1, not {!r}'),
+                ('lr_schedule', 'lr_schedule', ['cos'],
+                 "lr_schedule must be 'constant', 'linear' or 'cosine', not {!r}"),
+                ('lr_schedule', 'warmup_steps', [500, -1],
+                 'warmup_steps must be an int from 0 to below num_steps, not {!r}'),
+                ('save_and_load', 'save_path', [True], text),
+                ('save_and_load', 'load_path', [3], text),
+                ('held_out', 'num_steps', [500], 'input.txt has too few names to hold some out: '
+                                                 'it needs 10 or more')]:  # (with 9 names)
+            for value in values:
+                with self.subTest(setting=setting, value=value):
+                    p = harness.run(data=harness.SMALL_NAMES[:9 if name == 'held_out' else None],
+                                    experiment=name, **{setting: value})
+                    self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout)),
+                                     (1, f'microgpt: {expect.format(value)}\n', []))
 
 class TheRunner(unittest.TestCase):
-    """experiments.py: what it takes, a name it does not know, and in a clone whose microgpt.py the
-    learner edited: it says so, a diff that no longer applies is one line, a signal leaves nothing."""
-
     def runner(self, *args, cwd=None, script=RUNNER, **kw):
-        return subprocess.run([sys.executable, script, *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=300, **kw)
+        return subprocess.run([sys.executable, script, *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=300, **kw)
 
     def test_help_list_source_and_names_it_does_not_know(self):
-        self.assertIn('python tests/experiments/experiments.py relu temperature', self.runner('--help').stdout)
+        self.assertIn('python tests/experiments/experiments.py shipped relu',
+                      self.runner('--help').stdout)
         listed = self.runner('--list').stdout
         for name in EXPECTED:
-            self.assertIn(f'`{name}.diff`', listed)  # README.md's table shows what each did
+            self.assertIn(f'`{name}.diff`', listed)  # the table shows what each did
         self.assertEqual(self.runner('--source', ALONE).stdout, harness.patched(ALONE))
         for args in (['relux'], ['relu', 'nosuch'], ['--sauce', 'relu']):
             with self.subTest(args=args):
                 p = self.runner(*args)
-                self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines())), (1, '', 1), p.stderr)
+                self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines())), (1, '', 1))
 
     def clone(self, d, old, new):
         """A git repository in d like a clone of this one (the program, its data, the runner and the
         diffs, committed), then microgpt.py edited, old to new, as a learner would."""
-        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'harness.py'), os.path.relpath(RUNNER, harness.ROOT)] + \
-                 [os.path.join('tests', 'experiments', n + '.diff') for n in EXPECTED]:
+        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'harness.py'),
+                  os.path.relpath(RUNNER, harness.ROOT)] + [
+                      os.path.join('tests', 'experiments', n + '.diff') for n in EXPECTED]:
             os.makedirs(os.path.dirname(os.path.join(d, f)) or d, exist_ok=True)
             shutil.copy(os.path.join(harness.ROOT, f), os.path.join(d, f))
-        for args in (['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'clone']):
+        for args in (['init', '-q'], ['add', '-A'],
+                     ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'clone']):
             subprocess.run(['git', *args], cwd=d, check=True, capture_output=True)
         text = harness.read(os.path.join(d, 'microgpt.py'))
         self.assertIn(old, text)
@@ -116,10 +157,9 @@ class TheRunner(unittest.TestCase):
             f.write(text.replace(old, new))
         return os.path.join(d, 'tests', 'experiments', 'experiments.py')
 
-    @unittest.skipIf(shutil.which('git') is None, 'git is not installed')
     def test_on_your_file_it_names_your_edits_and_a_diff_that_does_not_apply_is_one_line(self):
         with tempfile.TemporaryDirectory() as d:
-            p = self.runner('shipped', cwd=d, script=self.clone(d, 'num_steps = 500', 'num_steps = 3'))
+            p = self.runner('shipped', cwd=d, script=self.clone(d, 'steps = 500', 'steps = 3'))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('on your microgpt.py, with num_steps = 3 (not as shipped)', p.stdout)
         self.assertIn('| your microgpt.py |', p.stdout)
@@ -127,143 +167,95 @@ class TheRunner(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             p = self.runner('relu', cwd=d, script=self.clone(d, 'xi.relu() ** 2', 'xi.relu() ** 3'))
         self.assertEqual(p.returncode, 1)
-        lines = p.stderr.splitlines()  # the progress line, then the one line
-        self.assertEqual(len(lines), 2, p.stderr)
-        self.assertRegex(lines[-1], r'^experiments: relu.diff does not apply: line \d+ of microgpt.py is')
+        self.assertRegex(p.stderr, r'^experiments: relu...\nexperiments: relu.diff does not apply '
+                                   r'to this microgpt.py: patch failed: microgpt.py:\d+\n\Z')
 
-    @unittest.skipIf(shutil.which('git') is None or sys.platform == 'win32', 'needs git and SIGTERM')
+    @unittest.skipIf(sys.platform == 'win32', 'Windows has no SIGTERM to send')
     def test_a_signal_leaves_no_temporary_folder(self):
         with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as tmp:
-            child = subprocess.Popen([sys.executable, self.clone(d, 'num_steps = 500', 'num_steps = 100000'), 'shipped'],
-                                     cwd=d, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, TMPDIR=tmp))
-            for line in child.stderr:
-                if line.startswith('experiments: shipped'):
-                    break
+            child = subprocess.Popen(
+                [sys.executable, self.clone(d, 'steps = 500', 'steps = 100000'), 'shipped'], cwd=d,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ,
+                                                                                    TMPDIR=tmp))
             deadline = time.time() + 60
-            while time.time() < deadline and not any(  # its folder, with the copies it runs, in place
+            while time.time() < deadline and not any(  # its folder, with the copies it runs
                     os.path.exists(os.path.join(tmp, f, 'functions.txt')) for f in os.listdir(tmp)):
                 time.sleep(0.05)
             self.assertTrue(os.listdir(tmp))
             child.send_signal(signal.SIGTERM)
-            out, err = child.communicate(timeout=60)
-            self.assertEqual(child.returncode, 1)
+            err = child.communicate(timeout=60)[1]
+            self.assertEqual((child.returncode, os.listdir(tmp)), (1, []))
             self.assertIn('experiments: stopped by signal', err)
-            self.assertEqual(os.listdir(tmp), [])
 
-class Mistakes(unittest.TestCase):
-    def test_a_setting_an_experiment_adds_set_wrong_is_one_line_before_any_work(self):
-        for name, setting, value, expect in [
-                ('prompt', 'prompt', 'sebastia', "prompt must be text shorter than block_size (8), not 'sebastia'"),
-                ('prompt', 'prompt', 5, 'prompt must be text shorter than block_size (8), not 5'),
-                ('prompt', 'prompt', 'Zo!', "prompt has characters not in input.txt: ['!', 'Z']"),
-                ('gradient_log', 'grad_log_every', -1, 'grad_log_every must be a whole number, 0 for never, not -1'),
-                ('gradient_log', 'grad_log_every', 1.5, 'grad_log_every must be a whole number, 0 for never, not 1.5'),
-                ('dropout', 'dropout', 1.0, 'dropout must be >= 0 and < 1, not 1.0'),
-                ('dropout', 'dropout', '0.1', "dropout must be >= 0 and < 1, not '0.1'"),
-                ('lr_schedule', 'lr_schedule', 'cos', "lr_schedule must be 'constant', 'linear' or 'cosine', not 'cos'"),
-                ('lr_schedule', 'warmup_steps', 500, 'warmup_steps must be a whole number from 0 to below num_steps, not 500'),
-                ('lr_schedule', 'warmup_steps', -1, 'warmup_steps must be a whole number from 0 to below num_steps, not -1')]:
-            with self.subTest(setting=setting, value=value):
-                p = run_small(name, **{setting: value})
-                self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout)), (1, f'microgpt: {expect}\n', []))
-        p = run_small('held_out', data=harness.SMALL_NAMES[:9])
-        self.assertEqual(p.stderr, 'microgpt: input.txt has too few names to hold some out: it needs 10 or more\n')
-
-class Prompt(unittest.TestCase):
-    def test_every_sample_starts_with_the_prompt_and_fits_in_block_size(self):
-        for prompt in ('ja', 'sebasti'):  # 'sebasti': the longest prompt that leaves room (block_size 8)
-            with self.subTest(prompt=prompt):
-                p = run_small('prompt', num_steps=5, temperature=1.5, prompt=prompt, n_embd=4, n_head=2)
-                names = harness.samples(p.stdout)
-                self.assertEqual(len(names), 20, p.stderr)
-                for name in names:
-                    self.assertTrue(name.startswith(prompt) and len(name) <= 8, name)
-                self.assertTrue(any(len(name) > len(prompt) for name in names))  # something was drawn
-
-    def test_the_prompt_changes_nothing_before_inference_and_no_prompt_changes_nothing(self):
-        plain = run_small(num_steps=15, n_embd=4, n_head=2).stdout
-        none, ja = (run_small('prompt', num_steps=15, prompt=p, n_embd=4, n_head=2).stdout for p in ('', 'ja'))
-        self.assertEqual(len(harness.samples(plain)), 20)
-        self.assertEqual(none, plain)
-        self.assertEqual(ja.split('--- inference')[0], plain.split('--- inference')[0])
-        self.assertNotEqual(harness.samples(ja), harness.samples(plain))
-
-    def test_prompted_samples_are_drawn_from_the_model_after_the_prompt(self):
+class WhatEachDoes(unittest.TestCase):
+    def test_prompt_samples_are_the_models_likeliest_characters_after_it_and_nothing_else(self):
         # At a temperature near 0, sampling is the argmax: after the prompt, read through the model
-        # first, the model's likeliest next characters.
-        ns = harness.load('Inference', experiment='prompt', num_steps=30, temperature=1e-4, prompt='ma', n_embd=8, n_head=2)
-        self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns, 'ma')] * 20)
+        # first, the model's likeliest next characters. 'sebasti' leaves room for one in 8.
+        out = lambda **kw: harness.load('Inference', num_steps=15, temperature=1e-4, **NARROW, **kw)
+        plain = out()['_stdout']
+        self.assertEqual(out(experiment='prompt', prompt='')['_stdout'], plain)
+        for prompt in ('ma', 'sebasti'):
+            with self.subTest(prompt=prompt):
+                ns = out(experiment='prompt', prompt=prompt)
+                self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns, prompt)] * 20)
+                self.assertEqual(ns['_stdout'].split('--- inference')[0],
+                                 plain.split('--- inference')[0])
 
-class LearningRateSchedule(unittest.TestCase):
-    def test_cosine_with_no_warmup_is_the_shipped_run_byte_for_byte(self):
-        plain = harness.load('Inference', num_steps=8, n_embd=8, n_head=2)['_stdout']
-        cosine = harness.load('Inference', experiment='lr_schedule', num_steps=8, n_embd=8, n_head=2,
-                              lr_schedule='cosine', warmup_steps=0)['_stdout']
-        self.assertEqual(cosine, plain)
-
-    def test_each_schedule_and_the_warmup_give_the_rates_they_promise(self):
+    def test_lr_schedule_gives_the_rates_it_promises_and_cosine_is_the_shipped_run(self):
+        plain = harness.load('Inference', num_steps=8, **NARROW)['_stdout']
+        self.assertEqual(harness.load('Inference', experiment='lr_schedule', num_steps=8, **NARROW,
+                                      lr_schedule='cosine', warmup_steps=0)['_stdout'], plain)
         for schedule, expected in [('constant', lambda done, total: 1.0),
                                    ('linear', lambda done, total: 1 - done / total),
-                                   ('cosine', lambda done, total: 0.5 * (1 + math.cos(math.pi * done / total)))]:
+                                   ('cosine', lambda done, total:
+                                    0.5 * (1 + math.cos(math.pi * done / total)))]:
             with self.subTest(schedule=schedule):
-                ns = harness.load('Training', experiment='lr_schedule', num_steps=2, n_embd=4, n_head=2,
-                                  lr_schedule=schedule, warmup_steps=1)
+                ns = harness.load('Training', experiment='lr_schedule', num_steps=2, n_embd=4,
+                                  n_head=2, lr_schedule=schedule, warmup_steps=1)
                 ns['num_steps'], ns['warmup_steps'] = 40, 10  # the function reads them as it runs
                 rate, lr = ns['learning_rate_at'], ns['learning_rate']
-                self.assertEqual([rate(s) for s in range(10)], [lr * (s + 1) / 10 for s in range(10)])
+                self.assertEqual([rate(s) for s in range(10)],
+                                 [lr * (s + 1) / 10 for s in range(10)])
                 for step in range(10, 40):
                     self.assertAlmostEqual(rate(step), lr * expected(step - 10, 30), delta=1e-15)
 
-class Relu(unittest.TestCase):
-    def test_the_mlp_uses_plain_relu_and_trains_differently(self):
-        text = harness.patched('relu')
-        self.assertIn('x = [xi.relu() for xi in x]', text)
-        self.assertNotIn('relu() ** 2', text)
-        plain, relu = (harness.losses(run_small(e, num_steps=5).stdout) for e in (None, 'relu'))
+    def test_relu_is_plain_and_trains_differently(self):
+        self.assertEqual(parts('relu')[2], ['        # 2) MLP: widen 4x, ReLU, project back.',
+                                            '        x = [xi.relu() for xi in x]'])  # no other
+        plain, relu = (harness.losses(harness.load('Training', experiment=e,
+                                                   num_steps=5)['_stdout']) for e in (None, 'relu'))
         self.assertEqual(plain[0], relu[0])  # step 1: attn_wo and mlp_fc2 are zero, the MLP adds 0
         self.assertNotEqual(plain, relu)
-        self.assertEqual(len(harness.load('Model', experiment='relu')['params']), len(harness.load('Model')['params']))
 
-class FinalRevision(unittest.TestCase):
-    def test_its_seven_edits(self):
+    def test_the_final_revisions_seven_edits(self):
         ns, plain = harness.load('Parameters', experiment=ALONE), harness.load('Parameters')
-        self.assertEqual((ns['block_size'], ns['num_steps'], ns['beta1'], ns['beta2']), (16, 1000, 0.85, 0.99))
+        self.assertEqual((ns['block_size'], ns['num_steps'], ns['beta1'], ns['beta2']),
+                         (16, 1000, 0.85, 0.99))
         for name in ('layer0.attn_wo', 'layer0.mlp_fc2'):  # none at zero: std 0.08, as every matrix
             self.assertTrue(all(p.data != 0 for row in ns['state_dict'][name] for p in row), name)
-        text = harness.patched(ALONE)
-        self.assertIn('x = [xi.relu() for xi in x]', text)
-        self.assertIn('lr_t = learning_rate * (1 - step / num_steps)', text)
-        # 0.08 where the default is 0.02: the first draw of wte, from the same seed, is 4 times as big
-        self.assertAlmostEqual(ns['state_dict']['wte'][0][0].data, 4 * plain['state_dict']['wte'][0][0].data)
-        with tempfile.TemporaryDirectory() as d:  # each step line printed over the last: bytes, '\r' kept
-            harness.prepare(d, data=harness.SMALL_NAMES, experiment=ALONE, num_steps=4)
-            stdout = subprocess.run([sys.executable, 'microgpt.py'], cwd=d, capture_output=True).stdout.decode('utf-8')
-        self.assertEqual(stdout.count('\r'), 4)
-        self.assertEqual(len(harness.losses(stdout.replace('\r', '\n'))), 4)
+        self.assertLessEqual(set(parts('relu')[2]), set(parts(ALONE)[2]))  # relu.diff's lines
+        self.assertIn('lr_t = learning_rate * (1 - step / num_steps)', harness.patched(ALONE))
+        # 0.08 where the default is 0.02: the first draw of wte, from the same seed, 4 times as big
+        self.assertAlmostEqual(ns['state_dict']['wte'][0][0].data,
+                               4 * plain['state_dict']['wte'][0][0].data)
+        out = harness.load('Training', experiment=ALONE, num_steps=4, **NARROW)['_stdout']
+        self.assertEqual(out.count('\r'), 4)  # each step line printed over the last
+        self.assertEqual(len(harness.losses(out.replace('\r', '\n'))), 4)
 
 class LayerNorm(unittest.TestCase):
-    ns = harness.load('Model', experiment='layernorm')
-
-    def test_it_centres_and_scales_then_applies_the_gain_and_bias(self):
-        Value, layernorm = self.ns['Value'], self.ns['layernorm']
-        xs = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3]
+    def test_it_centres_and_scales_with_three_pairs_of_gains_and_biases_and_the_same_draws(self):
+        ns, plain = harness.load('Model', experiment='layernorm'), harness.load('Parameters')
+        xs, Value = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3], ns['Value']
         mean = sum(xs) / len(xs)
         sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / len(xs) + 1e-5)
         for gain, bias in ((1.0, 0.0), (2.0, 0.5)):
-            ys = layernorm([Value(x) for x in xs], [[Value(gain) for _ in xs], [Value(bias) for _ in xs]])
-            for x, y in zip(xs, ys):
+            w = [[Value(gain) for _ in xs], [Value(bias) for _ in xs]]
+            for x, y in zip(xs, ns['layernorm']([Value(x) for x in xs], w)):
                 self.assertAlmostEqual(y.data, gain * (x - mean) / sd + bias, delta=1e-12)
-
-    def test_three_norms_each_with_a_gain_and_a_bias_and_the_same_draws(self):
-        sd, plain = self.ns['state_dict'], harness.load('Parameters')['state_dict']
-        self.assertEqual(list(sd)[len(plain):], ['ln_emb', 'layer0.ln_1', 'layer0.ln_2'])
-        numbers = lambda mat: [[p.data for p in row] for row in mat]
-        for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):
-            self.assertEqual(numbers(sd[name]), [[1.0] * 16, [0.0] * 16])
-        for name, mat in plain.items():  # the random matrices are drawn exactly as before
-            self.assertEqual(numbers(sd[name]), numbers(mat))
-        self.assertEqual(len(self.ns['params']), sum(len(row) for mat in plain.values() for row in mat) + 3 * 32)
+        numbers = lambda sd: {k: [[p.data for p in row] for row in w] for k, w in sd.items()}
+        expected = dict(numbers(plain['state_dict']), **{  # the same draws, and the new pairs
+            k: [[1.0] * 16, [0.0] * 16] for k in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2')})
+        self.assertEqual(numbers(ns['state_dict']), expected)
 
     def test_gains_and_biases_get_the_gradient_finite_differences_give(self):
         ns = harness.load('Model', experiment='layernorm')
@@ -275,16 +267,10 @@ class LayerNorm(unittest.TestCase):
             for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):
                 for row in ns['state_dict'][name]:
                     fd = harness.finite_difference(ns, 'alexander', row[3])
-                    self.assertAlmostEqual(row[3].grad, fd, delta=1e-6 * max(1.0, abs(fd)), msg=name)
+                    self.assertAlmostEqual(row[3].grad, fd, delta=1e-6 * max(1.0, abs(fd)))
                     self.assertNotEqual(row[3].grad, 0, name)
 
 class Dropout(unittest.TestCase):
-    def test_with_dropout_0_every_line_is_the_plain_files(self):
-        narrow = dict(num_steps=5, n_embd=8, n_head=2)
-        plain = run_small(**narrow).stdout
-        self.assertEqual(len(harness.samples(plain)), 20)
-        self.assertEqual(run_small('dropout', dropout=0, **narrow).stdout, plain)
-
     def test_in_training_it_zeroes_about_that_share_and_scales_the_rest_and_not_after(self):
         ns = harness.load('Model', experiment='dropout', dropout=0.25)
         xs = [ns['Value'](1.0) for _ in range(4000)]
@@ -294,22 +280,23 @@ class Dropout(unittest.TestCase):
         self.assertEqual(set(kept), {0.0, 1 / 0.75})
         self.assertAlmostEqual(kept.count(0.0) / len(kept), 0.25, delta=0.03)
 
-    def test_it_changes_training_but_not_the_draws_of_the_data_or_of_sampling(self):
+    def test_it_changes_training_not_the_draws_of_data_or_sampling_and_0_changes_nothing(self):
         # Its own generator: after training, the main one is where the plain file's is, so sampling
-        # draws as it would have; and with dropout 0 the training is the plain file's, bit for bit.
-        ns = harness.load('Training', experiment='dropout', num_steps=10)
+        # draws as it would have; with dropout 0 every line and weight is the plain file's.
+        ns = harness.load('Training', experiment='dropout', num_steps=10, **NARROW)
         after_dropout = random.getstate()
-        self.assertFalse(ns['training'])
-        plain = harness.load('Training', num_steps=10)
+        plain = harness.load('Training', num_steps=10, **NARROW)
         self.assertEqual(random.getstate(), after_dropout)
-        self.assertEqual(ns['docs'], plain['docs'])
+        plain_run = plain['_stdout'] + harness.run_cell(plain, 'Inference')
+        self.assertEqual((ns['training'], ns['docs']), (False, plain['docs']))
         self.assertNotEqual(harness.losses(ns['_stdout'])[1:], harness.losses(plain['_stdout'])[1:])
-        none = harness.load('Training', experiment='dropout', num_steps=10, dropout=0.0)
+        none = harness.load('Inference', experiment='dropout', num_steps=10, dropout=0, **NARROW)
         self.assertEqual([p.data for p in none['params']], [p.data for p in plain['params']])
+        self.assertEqual(none['_stdout'], plain_run)
 
-class HeldOut(unittest.TestCase):
+class HeldOutAndGradientLog(unittest.TestCase):
     def test_names_never_trained_on_scored_every_100_steps_beside_the_last_trained_on(self):
-        narrow = dict(num_steps=100, n_embd=4, n_head=2)  # a narrow model: what is scored is the same
+        narrow = dict(num_steps=100, n_embd=4, n_head=2)  # narrow: what is scored is the same
         ns = harness.load('Model', experiment='held_out', **narrow)
         out = harness.run_cell(ns, 'Training', 'held_out')
         plain = harness.load('Training', **narrow)
@@ -317,14 +304,43 @@ class HeldOut(unittest.TestCase):
         self.assertEqual(sorted(ns['docs'] + ns['held_out']), sorted(plain['docs']))
         trained_on = [ns['docs'][step % len(ns['docs'])] for step in range(100)]
         self.assertFalse(set(trained_on) & set(ns['held_out']))
-        first = len(ns['docs'])  # until the training names wrap around, the same names in the same order
-        self.assertEqual(step_lines(out)[:first], step_lines(plain['_stdout'])[:first])
+        first = len(ns['docs'])  # until the training names wrap around, the same names in order
+        self.assertEqual(harness.losses(out)[:first], harness.losses(plain['_stdout'])[:first])
         reports = re.findall(r'^  mean loss now: (\d\.\d{4}) on the last 100 names trained on, '
                              r'(\d\.\d{4}) on 4 held-out names$', out, re.M)
         self.assertEqual(len(reports), 1, out)
         for names, printed in ((trained_on, reports[0][0]), (ns['held_out'], reports[0][1])):
             mean = sum(harness.doc_loss(ns, name)[0].data for name in names) / len(names)
-            self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100 are the ones it scored
+            self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100 are scored
+
+    def test_the_gradient_log_at_step_1_and_the_zero_gradients_behind_the_zero_matrices(self):
+        # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
+        # matrices before them get exactly zero gradient (and no update); lm_head's is not zero.
+        ns = harness.load('Training', experiment='gradient_log', num_steps=1, grad_log_every=100)
+        log = harness.gradient_logs(ns['_stdout'])
+        self.assertEqual((list(log), list(log[1])), ([1], list(ns['state_dict'])))
+        for name in ('attn_wq', 'attn_wk', 'attn_wv', 'mlp_fc1'):
+            self.assertEqual(log[1][f'layer0.{name}'][1:], (0.0, 0.0), name)
+        for name in ('attn_wo', 'mlp_fc2'):  # zero weights: no ratio yet
+            self.assertEqual(log[1][f'layer0.{name}'][::2], (0.0, math.inf))
+        self.assertGreater(log[1]['lm_head'][1], 0.0)
+        rms = lambda xs: math.sqrt(sum(x * x for x in xs) / len(xs))
+        old = [p.data for row in harness.load('Parameters')['state_dict']['wte'] for p in row]
+        new = [p.data for row in ns['state_dict']['wte'] for p in row]
+        weight, grad, ratio = log[1]['wte']  # the same draws: old are the weights of step 1
+        self.assertEqual(weight, float(f'{rms(old):.1e}'))
+        self.assertEqual(ratio, float(f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}'))
+        self.assertGreater(grad, 0.0)
+
+    def test_the_gradient_log_comes_at_step_1_and_every_n_steps_and_changes_no_other_line(self):
+        out = lambda **kw: harness.load('Inference', num_steps=5, **NARROW, **kw)['_stdout']
+        plain, off = out(), out(experiment='gradient_log', grad_log_every=0)
+        logged = out(experiment='gradient_log', grad_log_every=2)
+        self.assertEqual(off, plain)
+        self.assertEqual((list(harness.gradient_logs(logged)), harness.gradient_logs(plain)),
+                         ([1, 2, 4], {}))
+        self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')],
+                         plain.splitlines())
 
 if __name__ == '__main__':
     unittest.main()

@@ -1,186 +1,150 @@
-"""tests/look_inside/look_inside.py's pictures show the model's own numbers: each is worked out here
-again from the trained state_dict, by other code, and compared with the numbers the SVG carries
-(data-value): attention rows, each principal component's eigen-equation, the next character's odds,
-the gradient log, and every vector of one forward pass. A narrow model, a few steps: what is drawn
-is the same."""
-import math, os, re, shutil, subprocess, sys, tempfile, unittest
-
+"""look_inside.py's pictures: each SVG's numbers (data-value) against the NumPy twin's gpt(),
+NumPy's eigenvectors and the gradient log, its labels against what they name; then the script."""
+import contextlib, itertools, os, re, shutil, subprocess, sys, tempfile, unittest
 import harness
 sys.path.insert(0, os.path.join(harness.ROOT, 'tests', 'look_inside'))
 import look_inside
+np = None
+with contextlib.suppress(ImportError):
+    import numpy as np
 
-SCRIPT = os.path.join(harness.ROOT, 'tests', 'look_inside', 'look_inside.py')
+SCRIPT = os.path.join('tests', 'look_inside', 'look_inside.py')  # in a repository's folder
+NUMPY_SCRIPT = os.path.join(harness.ROOT, 'tests', 'twins', 'microgpt_numpy.py')
+SHAPE = {'n_embd': 8, 'n_head': 2, 'n_layer': 2}  # narrow, a few steps: what is drawn is the same
+needs_numpy = unittest.skipIf(np is None, 'NumPy is not installed (CI installs it)')
 
-def values(svg, **attributes):
-    """The data-value of every element with these data- attributes, in order."""
-    found = []
-    for tag in re.findall(r'<[^>]*data-value="[^"]*"[^>]*>', svg):
-        attrs = dict(re.findall(r'data-([a-z]+)="([^"]*)"', tag))
-        if all(attrs.get(k) == str(v) for k, v in attributes.items()):
-            found.append(attrs['value'])
-    return found
+def values(svg, **attributes):  # the data-value of each element with these data- attributes
+    tags = [dict(re.findall(r'data-([a-z]+)="([^"]*)"', tag))
+            for tag in re.findall(r'<[^>]*data-value="[^>]*>', svg)]
+    return [a['value'] for a in tags if all(a.get(k) == str(v) for k, v in attributes.items())]
 
-def flat(vector):  # a vector, or a head's rows
-    return [x for row in vector for x in row] if vector and isinstance(vector[0], list) else vector
+def texts(svg, kind, step=None):  # the words of each <text class=kind> (of that step), in order
+    step = '' if step is None else f' data-step="{step}"'
+    return re.findall(rf'<text [^>]*class="{kind}"{step}[^>]*>([^<]*)<', svg)
 
 class Pictures(unittest.TestCase):
     # The real cells, with the gradient-log experiment applied, as look_inside.train() applies it.
-    ns = harness.load('Training', experiment='gradient_log', num_steps=6, grad_log_every=1, n_embd=8, n_head=2,
-                      n_layer=2)
-    logs = harness.gradient_logs(ns['_stdout'])
+    ns = harness.load('Training', experiment='gradient_log', num_steps=6, grad_log_every=1, **SHAPE)
+    ns['_source'] = harness.source().splitlines()  # as look_inside.train() keeps it
+    logs, vocab = harness.gradient_logs(ns['_stdout']), ns['uchars'] + ['BOS']
+    steps, labels = look_inside.forward_pass(ns, 'emma', 3)
+    if np:  # the NumPy twin's gpt() on these weights, for BOS emma: a row of each a position
+        twin = harness.load('Model', script=NUMPY_SCRIPT, **SHAPE)
+        for matrix, rows in ns['state_dict'].items():
+            twin['state_dict'][matrix][...] = [[p.data for p in row] for row in rows]
+        logits, cache = twin['gpt'](look_inside.tokens_of(ns, 'emma'))
 
-    def assertAllClose(self, got, want, delta=1e-12):
-        self.assertEqual(len(got), len(want))
-        for a, b in zip(got, want):
-            self.assertAlmostEqual(a, b, delta=delta)
-
-    def test_attention_rows_are_the_models_own(self):
+    @needs_numpy
+    def test_the_attention_rows_and_the_next_characters_bars_are_the_twins(self):
         maps, labels = look_inside.attention(self.ns, 'emma')
+        svg, cache = look_inside.draw_attention(maps, labels, 'emma', 2, 2), self.cache
         self.assertEqual(labels, ['BOS', 'e', 'm', 'm', 'a'])
-        svg = look_inside.draw_attention(maps, labels, 'emma', self.ns['n_layer'], self.ns['n_head'])
-        tokens = look_inside.tokens_of(self.ns, 'emma')
-        for t in range(len(tokens)):  # the last position's weights, for each layer and head, by hand
-            for i, row in enumerate(hand_forward(self.ns, tokens[:t + 1])['attn_weights']):
-                self.assertAlmostEqual(sum(row), 1.0, delta=1e-12)
-                li, h = divmod(i, self.ns['n_head'])
-                self.assertAllClose([float(v) for v in values(svg, layer=li, head=h, row=t)], row)
+        for li, h, t in itertools.product(range(2), range(2), range(5)):
+            np.testing.assert_allclose([float(v) for v in values(svg, layer=li, head=h, row=t)],
+                                       cache[1 + li][3][3][h, t, :t + 1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose([float(s) for s in texts(svg, 'weight')],  # each cell's words
+                                   [float(v) for v in values(svg)], rtol=0, atol=0.005)
+        svg = look_inside.draw_next_char([(b, *(look_inside.next_char(self.ns, b, t) for t in (
+            1, 0.5))) for b in ('', 'e', 'em')], self.vocab, 0.5)  # as main() draws it
+        for i, (kind, t) in itertools.product(range(3), (('t1', 1), ('tT', 0.5))):  # temperature
+            np.testing.assert_allclose([float(v) for v in values(svg, row=i, kind=kind)],
+                                       self.twin['softmax'](self.logits[i] / t), 0, 1e-12)
 
-    def test_each_principal_component_satisfies_its_eigen_equation(self):
+    @needs_numpy
+    def test_the_embeddings_are_on_numpys_principal_components_and_no_label_hides_a_point(self):
+        drawn = {}
         for name in ('wte', 'wpe'):
-            rows = [[p.data for p in row] for row in self.ns['state_dict'][name]]
-            components, points = look_inside.principal_components(rows)
-            n, d = len(rows), len(rows[0])
-            mean = [sum(r[j] for r in rows) / n for j in range(d)]
-            cov = [[sum((r[i] - mean[i]) * (r[j] - mean[j]) for r in rows) / n for j in range(d)] for i in range(d)]
-            for lam, v in components:
-                self.assertAlmostEqual(sum(x * x for x in v), 1.0, delta=1e-12)
-                self.assertAllClose([sum(cov[i][j] * v[j] for j in range(d)) for i in range(d)], [lam * x for x in v], 1e-9)
-            self.assertGreaterEqual(components[0][0], components[1][0])
-            self.assertAlmostEqual(sum(a * b for a, b in zip(components[0][1], components[1][1])), 0, delta=1e-9)
-            centred = [[r[j] - mean[j] for j in range(d)] for r in rows]  # each point: its row's projection
-            self.assertAllClose([x for x, _ in points], [sum(a * b for a, b in zip(c, components[0][1])) for c in centred])
-            svg = look_inside.draw_embeddings(points, [str(i) for i in range(n)], points)
-            self.assertEqual([tuple(map(float, v.split())) for v in values(svg, kind='wte')], [tuple(p) for p in points])
-
-    def test_the_bars_are_the_softmax_of_gpts_logits(self):
-        ns = self.ns
-        for beginning, temperature in (('', 1.0), ('e', 1.0), ('em', 0.5)):
-            logits = hand_forward(ns, look_inside.tokens_of(ns, beginning))['logits'][0]
-            exps = [math.exp((l - max(logits)) / temperature) for l in logits]
-            self.assertAllClose(look_inside.next_char(ns, beginning, temperature), [e / sum(exps) for e in exps])
-        p1, pt = look_inside.next_char(ns, 'e', 1.0), look_inside.next_char(ns, 'e', 0.5)
-        svg = look_inside.draw_next_char([('e', p1, pt)], [look_inside.label(ns, t) for t in range(ns['vocab_size'])], 0.5)
-        self.assertEqual(([float(v) for v in values(svg, row=0, kind='t1')], [float(v) for v in values(svg, row=0, kind='tT')]),
-                         (p1, pt))
+            rows = np.array([[p.data for p in row] for row in self.ns['state_dict'][name]])
+            components, drawn[name] = look_inside.principal_components(rows.tolist())
+            centred, ours = rows - rows.mean(axis=0), np.array([v for _, v in components])
+            lams, vectors = np.linalg.eigh(centred.T @ centred / len(rows))  # smallest first
+            np.testing.assert_allclose([lam for lam, _ in components], lams[:-3:-1], 0, 1e-12)
+            np.testing.assert_allclose(abs(ours @ vectors), np.eye(len(lams))[:-3:-1], 0, 1e-6)
+            np.testing.assert_allclose(drawn[name], centred @ ours.T, 0, 1e-12)  # projections
+        svg = look_inside.draw_embeddings(drawn['wte'], self.vocab, drawn['wpe'])
+        self.assertEqual({k: [list(map(float, v.split())) for v in values(svg, kind=k)]
+                          for k in drawn}, drawn)
+        marks = [tuple(map(float, m)) for m in re.findall(r'<circle cx="(\S+)" cy="(\S+)"', svg)]
+        boxes = [list(map(float, b.split())) for b in re.findall(r'data-box="([^"]*)"', svg)]
+        self.assertEqual([(b, (x, y)) for b, (x, y) in itertools.product(boxes, marks)  # a label's
+                          if b[0] - 3 < x < b[2] + 3 and b[1] - 3 < y < b[3] + 3], [])  # no point
 
     def test_the_learning_picture_draws_the_gradient_logs_numbers_and_step_1s_zeros(self):
-        svg = look_inside.draw_learning(self.logs)
-        self.assertEqual(sorted(self.logs), [1, 2, 3, 4, 5, 6])
-        for matrix in self.logs[1]:
-            for column in (1, 2):
-                self.assertEqual(values(svg, matrix=matrix, column=column)[0].split(),
-                                 [f'{s}:{self.logs[s][matrix][column]!r}' for s in range(1, 7)])
-        self.assertEqual(self.logs[1]['layer0.attn_wq'][1], 0.0)  # drawn as a mark at the bottom
-        self.assertIn('×', svg)
+        svg, logs = look_inside.draw_learning(self.logs), self.logs
+        for matrix, column in itertools.product(logs[1], (1, 2)):  # steps 1 to 6, and no other
+            self.assertEqual(values(svg, matrix=matrix, column=column)[0].split(),
+                             [f'{s}:{logs[s][matrix][column]!r}' for s in range(1, 7)])
+        zeros = [m for s in logs for m in logs[s] for c in (1, 2) if logs[s][m][c] == 0]
+        self.assertEqual((svg.count('>×<'), logs[1]['layer0.attn_wq'][1]), (len(zeros), 0.0))
 
-    def test_the_forward_pass_is_gpts_own_and_the_picture_draws_it(self):
-        ns, position = self.ns, 3
-        ns['_source'] = harness.source().splitlines()  # as look_inside.train() keeps it
-        steps, labels = look_inside.forward_pass(ns, 'emma', position)
-        self.assertEqual(labels, ['BOS', 'e', 'm', 'm'])
-        got = {}
-        for line, var, head, value in steps:
-            got.setdefault(var, []).append(value)
-        for var, vectors in hand_forward(ns, look_inside.tokens_of(ns, 'emma')[:position + 1]).items():
-            with self.subTest(var=var):
-                self.assertEqual(len(got[var]), len(vectors))
-                for a, b in zip(got[var], vectors):
-                    self.assertAllClose(flat(a), flat(b))
-        self.assertEqual([var for _, var, _, _ in steps][:3], ['tok_emb', 'pos_emb', 'x'])
-        self.assertIn('x = [xi.relu() ** 2 for xi in x]', [line for line, _, _, _ in steps])
-        svg = look_inside.draw_forward(steps, labels, position)
-        self.assertEqual([float(v) for v in values(svg)], [x for _, _, _, v in steps for x in flat(v)])
+    @needs_numpy
+    def test_every_vector_of_the_forward_pass_is_the_twins_in_gpts_order_and_drawn_named(self):
+        sd, logits, cache, t = self.twin['state_dict'], self.logits, self.cache, 3
+        want = [('tok_emb', sd['wte'][self.vocab.index('m')]), ('pos_emb', sd['wpe'][t]),
+                ('x', cache[0][0][t]), ('x', cache[1][0][t])]  # the embeddings' sum, its norm
+        outs = [layer[0][t] for layer in cache[2:-1]] + [cache[-1][t]]  # each block's output
+        for (x_in, _, xn, (q, k, v, p), x_attn, x_mid, _, xn2, h, hidden), out in zip(
+                cache[1:-1], outs):
+            x_in, x_mid, heads = x_in[t], x_mid[t], np.split(x_attn[t], len(q))
+            want += [('x_residual', x_in), ('x', xn[t])] + [
+                (c, np.concatenate(m[:, t])) for c, m in zip('qkv', (q, k, v))]
+            for i in range(len(q)):  # the twin's softmax input less a constant: log(weights)
+                want += [('q_h', q[i, t]), ('k_h', k[i, :t + 1]), ('v_h', v[i, :t + 1]),
+                         ('attn_logits', np.log(p[i, t, :t + 1])),
+                         ('attn_weights', p[i, t, :t + 1]), ('head_out', heads[i])]
+            want += [('x', x_mid - x_in), ('x', x_mid), ('x_residual', x_mid), ('x', xn2[t]),
+                     ('x', h[t]), ('x', hidden[t]), ('x', out - x_mid), ('x', out)]
+        want += [('logits', logits[t]), ('probs', self.twin['softmax'](logits[t]))]
+        self.assertEqual([var for _, var, _, _ in self.steps], [var for var, _ in want])
+        for (_, var, _, got), (_, vector) in zip(self.steps, want):
+            got = np.array(got) - (got[0] - vector[0] if var == 'attn_logits' else 0)
+            np.testing.assert_allclose(got, vector, rtol=0, atol=1e-12, err_msg=var)
+        self.assertIn('x = [xi.relu() ** 2 for xi in x]', [line for line, *_ in self.steps])
+        svg = look_inside.draw_forward(self.steps, self.labels, 3, self.vocab)
+        self.assertEqual(list(map(float, values(svg))),  # every number, in order
+                         [x for *_, v in self.steps for x in np.ravel(v)])
+        rows = ['pos 0 BOS', 'pos 1 e', 'pos 2 m', 'pos 3 m']  # a key's or a value's rows
+        columns = {'attn_logits': ['BOS', 'e', 'm', 'm'], 'logits': self.vocab}
+        for i, (_, var, _, value) in enumerate(self.steps):
+            self.assertEqual([texts(svg, kind, i) for kind in ('scale', 'position', 'column')],
+                             [[f'{max(abs(np.ravel(value))):.3g}'],
+                              rows if var in ('k_h', 'v_h') else [], columns.get(var, [])], var)
 
 class TheScript(unittest.TestCase):
-    def script(self, *args, script=SCRIPT):
-        return subprocess.run([sys.executable, script, *args], capture_output=True, text=True, timeout=300)
+    def script(self, *args, root=harness.ROOT):
+        return subprocess.run([sys.executable, os.path.join(root, SCRIPT), *args],
+                              capture_output=True, text=True, timeout=300)
 
     def test_help_and_each_mistake_is_one_line_before_training(self):
-        p = self.script('--help')
-        for words in ('--name', 'attention.svg', 'embeddings.svg', 'next_char.svg', 'learning.svg'):
-            self.assertIn(words, p.stdout)
+        self.assertRegex(self.script('--help').stdout, r'--name NAME[\s\S]*forward\.svg  ')
         with tempfile.NamedTemporaryFile() as f, tempfile.TemporaryDirectory() as out:
-            for args, expect in [(['--name', 'Zoë!'], "look_inside: 'Zoë!' has characters that input.txt lacks: '!Zë'"),
-                                 (['--out', f.name], f'look_inside: --out {f.name} is a file, not a folder'),
-                                 (['--name', 'emma', '--position', '5', '--out', out],
-                                  "look_inside: --position must be from 0 to 4 for 'emma'")]:
-                with self.subTest(args=args):
-                    p = self.script(*args)
-                    self.assertEqual((p.returncode, p.stderr), (1, expect + '\n'))  # and no 'training' line
+            for args, expect in [
+                    (['--name', 'Zoë!'], "'Zoë!' has characters that input.txt lacks: '!Zë'"),
+                    (['--out', f.name], f'--out {f.name} is a file, not a folder'),
+                    (['--name', 'emma', '--position', '5'],
+                     "--position must be from 0 to 4 for 'emma'")]:
+                p = self.script('--out', out, *args)  # no 'training' line, no out/ left behind
+                self.assertEqual((p.returncode, p.stderr), (1, f'look_inside: {expect}\n'))
 
     def test_it_trains_microgpt_py_as_it_is_and_draws_every_picture_into_out(self):
         with tempfile.TemporaryDirectory() as d:  # the real script, in a copy of the files it reads
-            for f in ('harness.py', os.path.join('look_inside', 'look_inside.py'), os.path.join('experiments', 'gradient_log.diff')):
-                os.makedirs(os.path.dirname(os.path.join(d, 'tests', f)), exist_ok=True)
-                shutil.copy(os.path.join(harness.ROOT, 'tests', f), os.path.join(d, 'tests', f))
+            shutil.copytree(os.path.join(harness.ROOT, 'tests'), os.path.join(d, 'tests'),
+                            ignore=shutil.ignore_patterns('out', '*.svg', '*.md', '__pycache__'))
             harness.prepare(d, data=harness.SMALL_NAMES, num_steps=3, n_embd=8, n_head=2)
-            p = self.script('--name', 'ava', script=os.path.join(d, 'tests', 'look_inside', 'look_inside.py'))
-            self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn('look_inside: training, step    3 /    3', p.stderr)
-            self.assertEqual(sorted(os.listdir(os.path.join(d, 'tests', 'look_inside'))), ['look_inside.py', 'out'])
             out = os.path.join(d, 'tests', 'look_inside', 'out')
-            self.assertIn(f'wrote {os.path.join(out, "attention.svg")}', p.stderr)
-            svg = {f: harness.read(os.path.join(out, f)) for f in os.listdir(out)}
-            self.assertEqual(len(values(svg['attention.svg'], layer=0, head=0)), 1 + 2 + 3 + 4)  # BOS a v a: a row each
-            self.assertEqual(values(svg['learning.svg'], matrix='wte', column=1)[0].count(':'), 3)  # steps 1 to 3
-            for f in ('embeddings.svg', 'next_char.svg', 'forward.svg'):
-                self.assertIn('data-value=', svg[f], f)
-
-def hand_forward(ns, tokens):
-    """What gpt() works out at the last of these positions, from the state_dict's numbers in plain
-    floats (not by calling gpt): {variable: [each value it takes, in order]}."""
-    n_layer, n_head = ns['n_layer'], ns['n_head']
-    hd = ns['n_embd'] // n_head
-    W = lambda name: [[p.data for p in row] for row in ns['state_dict'][name]]
-    lin = lambda x, w: [sum(a * b for a, b in zip(row, x)) for row in w]
-    norm = lambda x: [v / math.sqrt(sum(u * u for u in x) / len(x) + 1e-5) for v in x]
-    keys, vals = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
-    for pos, tok in enumerate(tokens):
-        out = {'tok_emb': [W('wte')[tok]], 'pos_emb': [W('wpe')[pos]], 'x': [], 'q': [], 'attn_weights': [], 'head_out': []}
-        x = [a + b for a, b in zip(W('wte')[tok], W('wpe')[pos])]
-        out['x'] += [x, norm(x)]
-        x = norm(x)
-        for li in range(n_layer):
-            res, xn = x, norm(x)
-            q, k, v = (lin(xn, W(f'layer{li}.attn_w{c}')) for c in 'qkv')
-            out['x'].append(xn)
-            out['q'].append(q)
-            keys[li].append(k)
-            vals[li].append(v)
-            att = []
-            for h in range(n_head):
-                s = slice(h * hd, (h + 1) * hd)
-                logits = [sum(a * b for a, b in zip(q[s], kk[s])) / hd ** 0.5 for kk in keys[li]]
-                e = [math.exp(l - max(logits)) for l in logits]
-                w = [a / sum(e) for a in e]
-                head = [sum(w[t] * vals[li][t][s][j] for t in range(len(w))) for j in range(hd)]
-                out['attn_weights'].append(w)
-                out['head_out'].append(head)
-                att += head
-            x = lin(att, W(f'layer{li}.attn_wo'))
-            out['x'].append(x)
-            x = [a + b for a, b in zip(x, res)]
-            res, xn2 = x, norm(x)
-            hidden = [max(0.0, a) ** 2 for a in lin(xn2, W(f'layer{li}.mlp_fc1'))]
-            out['x'] += [x, xn2, lin(xn2, W(f'layer{li}.mlp_fc1')), hidden]
-            x = lin(hidden, W(f'layer{li}.mlp_fc2'))
-            out['x'].append(x)
-            x = [a + b for a, b in zip(x, res)]
-            out['x'].append(x)
-        logits = lin(x, W('lm_head'))
-        e = [math.exp(l - max(logits)) for l in logits]
-        out['logits'], out['probs'] = [logits], [[a / sum(e) for a in e]]
-    return out
+            p = self.script('--name', 'ava', root=d)
+            self.assertEqual((p.returncode, p.stderr.count('training, step    3 /    3')), (0, 1))
+            self.assertEqual(sorted(os.listdir(os.path.dirname(out))), ['look_inside.py', 'out'])
+            svg = {f[:-4]: harness.read(os.path.join(out, f)) for f in os.listdir(out)}
+            vocab = sorted(set(''.join(harness.SMALL_NAMES))) + ['BOS']
+            self.assertEqual(len(values(svg['attention'], layer=0, head=0)), 1 + 2 + 3 + 4)
+            self.assertEqual(values(svg['learning'], matrix='wte', column=1)[0].count(':'), 3)
+            self.assertEqual(re.findall(r'data-label="([^"]*)"', svg['embeddings']),
+                             vocab + [str(i) for i in range(8)])  # each token, each position
+            self.assertEqual(re.findall(r'>after ([^<]*)<', svg['next_char']),
+                             ['BOS', "BOS + 'a'", "BOS + 'av'"])  # the name's first letters
+            self.assertEqual(texts(svg['forward'], 'column')[-len(vocab):], vocab)  # the logits'
+            self.assertIn("position 3, the token 'a' after BOS a v", svg['forward'])
 
 if __name__ == '__main__':
     unittest.main()

@@ -1,32 +1,33 @@
-"""Run the experiments README.md's table shows, each to the end on the shipped input.txt, on a copy of
-microgpt.py (your own file is never changed): a setting changed, or a diff from tests/experiments/
-applied. Each is measured as the table shows it: the mean loss of the last 100 steps (the file's own
-summary line), the run's wall time, and its first samples. Prints the Markdown table (and, to stderr,
-the lines a diff adds to the output, such as the gradient log's). Run them all, and it also draws
-each experiment's loss curve beside the as-shipped one in tests/experiments/out/loss_curves.svg (git
-ignores that folder); --remake writes tests/experiments/loss_curves.svg, the one README.md shows.
+"""Run the experiments whose table tests/experiments/README.md shows, each to the end on the shipped
+input.txt, on a copy of microgpt.py (your own file is never changed): a setting changed, or a diff
+from tests/experiments/ applied. Each is measured as the table shows it: the mean loss of the last
+100 steps (the file's own summary line), the run's wall time, and its first samples. Prints the
+Markdown table (and, to stderr, the lines a diff adds to the output, such as the gradient log's).
+When the as-shipped run is among those run, it also draws each other one's loss curve over it, in
+tests/experiments/out/loss_curves.svg (git ignores that folder); --remake runs them all and writes
+tests/experiments/loss_curves.svg, the picture the experiments' page shows.
 
-    python tests/experiments/experiments.py                   # all of them, one after another (about 15 minutes)
-    python tests/experiments/experiments.py relu temperature  # only these (a name, or the start of several)
-    python tests/experiments/experiments.py --list            # their names
-    python tests/experiments/experiments.py --source final_revision > final.py   # an experiment's microgpt.py
+    python tests/experiments/experiments.py                  # all 23, one whole run after another
+    python tests/experiments/experiments.py shipped relu     # only these (names, or their starts)
+    python tests/experiments/experiments.py --list           # their names
+    python tests/experiments/experiments.py --source relu > relu.py   # an experiment's microgpt.py
 
 Standard library only. Not a test: unittest does not collect it. Progress goes to stderr.
 """
 import math, os, platform, re, signal, subprocess, sys, tempfile, time
 from html import escape
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for harness
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for harness
 import harness
 from harness import cpu, seconds
 
-# Python's own function names, one per line: the "another dataset" experiment. The README gives the
-# same code as a command: python3 -c "<this>" > functions.txt
-FUNCTIONS = ("import builtins, itertools, math, os, random, re, string, time; print('\\n'.join(sorted({n "
-             "for m in (builtins, itertools, math, os, os.path, random, re, string, time) for n in dir(m) "
-             "if n.islower() and n[0] != '_'})))")
+# Python's own function names, one per line: the "another dataset" experiment, as the command
+# python tests/experiments/experiments.py --functions > functions.txt makes them.
+FUNCTIONS = ("import builtins, itertools, math, os, random, re, string, time; print('\\n'.join("
+             "sorted({n for m in (builtins, itertools, math, os, os.path, random, re, string, "
+             "time) for n in dir(m) if n.islower() and n[0] != '_'})))")
 
-# (name, the change as README.md shows it, settings {name: code}, the diff in tests/experiments/ or None)
+# (name, the change as the table shows it, settings {name: code}, the diff in this folder or None)
 EXPERIMENTS = [
     ('shipped', 'as shipped', {}, None),
     ('temperature_0.2', '`temperature = 0.2`', {'temperature': '0.2'}, None),
@@ -38,21 +39,25 @@ EXPERIMENTS = [
     ('n_head_1', '`n_head = 1` (one head, 16 wide)', {'n_head': '1'}, None),
     ('n_head_2', '`n_head = 2`', {'n_head': '2'}, None),
     ('n_head_8', '`n_head = 8` (each 2 wide)', {'n_head': '8'}, None),
-    ('functions', "`input_path = 'functions.txt'` (Python's function names)", {'input_path': "'functions.txt'"}, None),
+    ('functions', "`input_path = 'functions.txt'` (Python's function names)",
+     {'input_path': "'functions.txt'"}, None),
     ('relu', '`relu.diff`: ReLU, not ReLU²', {}, 'relu'),
     ('layernorm', "`layernorm.diff`: GPT-2's LayerNorm for RMSNorm", {}, 'layernorm'),
     ('dropout', '`dropout.diff`: dropout 0.1 in training', {}, 'dropout'),
     ('held_out', '`held_out.diff`: loss on 100 names never trained on', {}, 'held_out'),
-    ('lr_constant', "`lr_schedule.diff`: `lr_schedule = 'constant'`", {'lr_schedule': "'constant'"}, 'lr_schedule'),
-    ('lr_linear', "`lr_schedule.diff`: `lr_schedule = 'linear'`", {'lr_schedule': "'linear'"}, 'lr_schedule'),
-    ('lr_warmup_cosine', "`lr_schedule.diff`: `warmup_steps = 50`, cosine", {'lr_schedule': "'cosine'", 'warmup_steps': '50'},
-     'lr_schedule'),
-    ('lr_warmup_linear', "`lr_schedule.diff`: `warmup_steps = 50`, linear", {'lr_schedule': "'linear'", 'warmup_steps': '50'},
-     'lr_schedule'),
+    ('lr_constant', "`lr_schedule.diff`: `lr_schedule = 'constant'`",
+     {'lr_schedule': "'constant'"}, 'lr_schedule'),
+    ('lr_linear', "`lr_schedule.diff`: `lr_schedule = 'linear'`",
+     {'lr_schedule': "'linear'"}, 'lr_schedule'),
+    ('lr_warmup_cosine', "`lr_schedule.diff`: `warmup_steps = 50`, cosine",
+     {'lr_schedule': "'cosine'", 'warmup_steps': '50'}, 'lr_schedule'),
+    ('lr_warmup_linear', "`lr_schedule.diff`: `warmup_steps = 50`, linear",
+     {'lr_schedule': "'linear'", 'warmup_steps': '50'}, 'lr_schedule'),
     ('prompt', "`prompt.diff`: `prompt = 'ma'`", {}, 'prompt'),
     ('gradient_log', '`gradient_log.diff`: how each matrix learns', {}, 'gradient_log'),
     ('save_and_load', '`save_and_load.diff`: saves `model.json`', {}, 'save_and_load'),
-    ('final_revision', "`final_revision.diff`: the reference's final revision", {}, 'final_revision'),
+    ('final_revision', "`final_revision.diff`: the reference's final revision", {},
+     'final_revision'),
 ]
 NAMES = [e[0] for e in EXPERIMENTS]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,9 +69,11 @@ def choose(words):
     """The experiments the words name: each word is a name, or the start of one or more names."""
     chosen = []
     for word in words:
-        found = [e for e in EXPERIMENTS if e[0] == word] or [e for e in EXPERIMENTS if e[0].startswith(word)]
+        found = ([e for e in EXPERIMENTS if e[0] == word]
+                 or [e for e in EXPERIMENTS if e[0].startswith(word)])
         if not found:
-            sys.exit(f'experiments: no experiment is called {word!r}; the names are: {", ".join(NAMES)}')
+            sys.exit(f'experiments: no experiment is called {word!r}; '
+                     f'the names are: {", ".join(NAMES)}')
         chosen += [e for e in found if e not in chosen]
     return chosen
 
@@ -84,16 +91,19 @@ def edited_settings():
     """The Settings lines of your microgpt.py that are not the committed file's, as git has it; None
     when git cannot say (no git, or not a clone)."""
     try:
-        p = subprocess.run(['git', 'show', 'HEAD:microgpt.py'], cwd=harness.ROOT, capture_output=True, text=True)
+        p = subprocess.run(['git', 'show', 'HEAD:microgpt.py'], cwd=harness.ROOT,
+                           capture_output=True, text=True)
     except OSError:
         return None
     if p.returncode != 0:
         return None
-    mine, shipped = (dict(harness.cells(text)).get('Settings', '').splitlines() for text in (harness.source(), p.stdout))
-    return [line.split('#')[0].strip() for line in mine if line not in shipped and '=' in line.split('#')[0]]
+    mine, shipped = (dict(harness.cells(text)).get('Settings', '').splitlines()
+                     for text in (harness.source(), p.stdout))
+    return [line.split('#')[0].strip() for line in mine
+            if line not in shipped and '=' in line.split('#')[0]]
 
 
-def stop(signum, frame):  # SIGTERM or SIGHUP: end as Ctrl-C does, so that the temporary folder goes too
+def stop(signum, frame):  # SIGTERM or SIGHUP: end as Ctrl-C does, so the temporary folder goes too
     sys.exit(f'experiments: stopped by signal {signum}')
 
 
@@ -112,62 +122,87 @@ def run(settings, diff, samples=5):
         sys.exit(f'experiments: microgpt.py failed:\n{p.stderr}')
     stdout = p.stdout.replace('\r', '\n')  # the final revision prints each step line over the last
     vocab = int(re.search(r'^vocab size: (\d+)$', stdout, re.M).group(1))
-    extra = [line for line in stdout.splitlines() if line.startswith('  ') or line.startswith('saved ')]
+    extra = [line for line in stdout.splitlines() if line.startswith(('  ', 'saved '))]
     return (float(SUMMARY.search(stdout).group(1)), wall, harness.samples(stdout)[:samples],
             harness.losses(stdout), vocab, extra)
 
 
 COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf']
+GREY = '#c4c4c4'  # the as-shipped run: a wide band under each experiment's line, so both show
 
 
 def svg(shipped, curves, title, window=50):
     """Small multiples, standard library only: a panel per experiment in `curves` ([(label, losses,
-    vocabulary size)]), its curve in colour over the as-shipped one in grey (`shipped`: (losses,
-    vocabulary size)), each the moving average of `window` steps, and a dashed line at the uniform
-    guess, log(vocab). Every panel has the same loss axis, and an axis of steps that fits its run.
-    Dark ink on a white card, so that it reads the same in light and dark themes."""
+    vocabulary size)]), its line in colour on top of the as-shipped run's wide grey band (`shipped`:
+    (losses, vocabulary size)), each the moving average of `window` steps, and a dashed line, named,
+    at each run's uniform guess, log(vocabulary). Every panel has the same loss axis, and an axis of
+    steps that fits its run. Dark ink on a white card: it reads the same in light and dark themes.
+    """
     smooth = lambda ls: [sum(ls[i - window:i]) / window for i in range(window, len(ls) + 1)]
-    ys = [y for _, ls, _ in curves + [('', *shipped)] for y in smooth(ls)]
-    ys += [math.log(v) for _, _, v in curves + [('', *shipped)]]
-    y_lo, y_hi = math.floor(min(ys) * 4) / 4, math.ceil(max(ys) * 4) / 4
-    columns, pw, ph, gap, left, top = 4, 215, 170, 28, 50, 50
+    runs = curves + [('', *shipped)]
+    ys = [y for _, ls, _ in runs for y in smooth(ls)] + [math.log(v) for _, _, v in runs]
+    y_lo, y_hi = math.floor(min(ys) * 4) / 4, math.ceil((max(ys) + 0.08) * 4) / 4
+    columns, pw, ph, gap, left, top = 4, 215, 170, 28, 66, 74
     rows = (len(curves) + columns - 1) // columns
     width, height = left + columns * (pw + gap), top + rows * (ph + 2 * gap) + 10
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
            f'<rect width="{width}" height="{height}" fill="#ffffff" rx="6"/>',
-           f'<text x="{left}" y="22" font-size="15" fill="#222">{escape(title)}</text>',
-           f'<text x="{left}" y="40" fill="#444">each panel: that experiment (colour) over the as-shipped '
-           f'run (grey), a {window}-step mean of each step\'s loss; dashed: a uniform guess</text>']
+           f'<text x="{left}" y="22" font-size="15" fill="#222">{escape(title)}</text>']
+    legend = [(GREY, 6, '', 'as shipped'),
+              (COLOURS[0], 1.6, '', 'the experiment named over its panel'),
+              ('#555', 1.2, ' stroke-dasharray="5 4"', 'a uniform guess, log(tokens): the loss '
+                                                       'of a model that learned nothing')]
+    x = left
+    for colour, w, dash, words in legend:
+        out.append(f'<line x1="{x}" y1="39" x2="{x + 26}" y2="39" stroke="{colour}" '
+                   f'stroke-width="{w}"{dash}/>')
+        out.append(f'<text x="{x + 32}" y="43" fill="#444">{escape(words)}</text>')
+        x += 44 + 6.2 * len(words)
+    out.append(f'<text x="{left}" y="60" fill="#444">each line: the mean of {window} steps\' loss, '
+               f'from step {window}; a coloured dashed line: that experiment\'s own vocabulary'
+               '</text>')
     for i, (label, losses, vocab) in enumerate(curves):
         x0, y0 = left + (i % columns) * (pw + gap), top + (i // columns) * (ph + 2 * gap) + gap
         steps = max(len(losses), len(shipped[0]))
         X = lambda step: x0 + pw * step / steps
         Y = lambda loss: y0 + ph * (y_hi - loss) / (y_hi - y_lo)
-        out.append(f'<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#ccc"/>')
+        out.append(f'<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" '
+                   'stroke="#ccc"/>')
         out.append(f'<text x="{x0}" y="{y0 - 6}" font-size="12" fill="#222">{escape(label)}</text>')
         y = y_lo
         while y <= y_hi + 1e-9:
-            out.append(f'<line x1="{x0}" y1="{Y(y):.1f}" x2="{x0 + pw}" y2="{Y(y):.1f}" stroke="#eee"/>')
+            out.append(f'<line x1="{x0}" y1="{Y(y):.1f}" x2="{x0 + pw}" y2="{Y(y):.1f}" '
+                       'stroke="#eee"/>')
             if i % columns == 0:
-                out.append(f'<text x="{x0 - 5}" y="{Y(y) + 4:.1f}" text-anchor="end" fill="#444">{y:.2f}</text>')
+                out.append(f'<text x="{x0 - 5}" y="{Y(y) + 4:.1f}" text-anchor="end" fill="#444">'
+                           f'{y:.2f}</text>')
             y += 0.25
+        if i % columns == 0:  # the loss axis, named once a row
+            cy = y0 + ph / 2
+            out.append(f'<text x="{x0 - 44}" y="{cy}" text-anchor="middle" fill="#444" '
+                       f'transform="rotate(-90 {x0 - 44} {cy})">loss</text>')
         for step in (0, steps // 2, steps):
             anchor = 'start' if step == 0 else 'end' if step == steps else 'middle'
-            out.append(f'<text x="{X(step):.1f}" y="{y0 + ph + 13}" text-anchor="{anchor}" fill="#444">'
-                       f'{"step " if step == steps else ""}{step}</text>')
-        for v, colour in sorted({(vocab, '#444'), (shipped[1], '#999')}):
-            out.append(f'<line x1="{x0}" y1="{Y(math.log(v)):.1f}" x2="{x0 + pw}" y2="{Y(math.log(v)):.1f}" '
-                       f'stroke="{colour}" stroke-dasharray="5 4"/>')
-        for ls, colour, w in ((shipped[0], '#aaaaaa', 1.6), (losses, COLOURS[i % len(COLOURS)], 1.8)):
+            out.append(f'<text x="{X(step):.1f}" y="{y0 + ph + 13}" text-anchor="{anchor}" '
+                       f'fill="#444">{"step " if step == steps else ""}{step}</text>')
+        colour = COLOURS[i % len(COLOURS)]
+        inks = {shipped[1]: '#555', vocab: colour if vocab != shipped[1] else '#555'}
+        for v, ink in inks.items():  # one dashed line if the two vocabularies agree
+            out.append(f'<line x1="{x0}" y1="{Y(math.log(v)):.1f}" x2="{x0 + pw}" '
+                       f'y2="{Y(math.log(v)):.1f}" stroke="{ink}" stroke-dasharray="5 4"/>')
+            out.append(f'<text x="{x0 + pw - 4}" y="{Y(math.log(v)) - 4:.1f}" text-anchor="end" '
+                       f'font-size="10" fill="{ink}">uniform guess over {v} tokens</text>')
+        for ls, ink, w in ((shipped[0], GREY, 6), (losses, colour, 1.6)):
             points = ' '.join(f'{X(window + k):.1f},{Y(y):.1f}' for k, y in enumerate(smooth(ls)))
-            out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{w}"/>')
+            out.append(f'<polyline points="{points}" fill="none" stroke="{ink}" stroke-width="{w}" '
+                       f'stroke-linejoin="round"/>')
     return '\n'.join(out + ['</svg>']) + '\n'
 
 
 def panel_label(change, settings):
-    """A panel's title: the change as the table shows it, to its colon or bracket; for a diff run with
-    settings of its own (the schedules), those settings, which tell its panels apart."""
+    """A panel's title: the change as the table shows it, to its colon or bracket; for a diff run
+    with settings of its own (the schedules), those settings, which tell its panels apart."""
     text = change.replace('`', '')
     if ': ' in text and settings and text.split(': ')[0].endswith('.diff'):
         return text.split(': ', 1)[1]
@@ -179,7 +214,7 @@ def main():
     if args[:1] in (['-h'], ['--help']):
         print(__doc__.strip() + '\n\nThe experiments: ' + ', '.join(NAMES))
         return
-    if args[:1] == ['--functions']:  # the dataset of the functions row: python ... --functions > functions.txt
+    if args[:1] == ['--functions']:  # the functions row's dataset: ... --functions > functions.txt
         exec(FUNCTIONS, {})  # the same code the functions row's run makes its file with
         return
     if args[:1] == ['--list']:
@@ -197,6 +232,8 @@ def main():
     for a in args:
         if a.startswith('-'):
             sys.exit(f'experiments: no option {a}; --help says what it takes')
+    if remake and args:
+        sys.exit('experiments: --remake runs them all (the committed table and picture): no names')
     chosen = choose(args) if args else EXPERIMENTS
     for signum in (signal.SIGTERM, getattr(signal, 'SIGHUP', None)):
         if signum is not None:
@@ -211,7 +248,8 @@ def main():
     if remake and edits != []:
         sys.exit('experiments: --remake is for microgpt.py as shipped; undo your edits first')
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, '
-          f'{platform.python_implementation()} {platform.python_version()}, one run at a time, on {base}\n')
+          f'{platform.python_implementation()} {platform.python_version()}, one run at a time, '
+          f'on {base}\n')
     print('| change (the rest as shipped) | mean loss, last 100 steps | run time | first samples |')
     print('| --- | --- | --- | --- |', flush=True)
     results = {}
@@ -221,20 +259,23 @@ def main():
             change = 'your microgpt.py'
         results[name] = loss, wall, names, losses, vocab, extra = run(settings, diff)
         print(f'| {change} | {loss:.4f} | {seconds(wall)} | {", ".join(names)} |', flush=True)
-        if extra:  # README.md quotes them: to stderr, so that stdout stays the table
+        if extra:  # the experiments' page quotes them: to stderr, so that stdout stays the table
             print('\n'.join(extra), file=sys.stderr, flush=True)
-    if args:
-        print('experiments: only some of them ran, so loss_curves.svg is left as it was', file=sys.stderr)
+    if 'shipped' not in results:
+        print('experiments: no as-shipped run to draw the others over, so no loss_curves.svg',
+              file=sys.stderr)
         return
     shipped = results['shipped'][3], results['shipped'][4]
     curves = [(panel_label(change, settings), results[name][3], results[name][4])
-              for name, change, settings, _ in EXPERIMENTS if results[name][3] != shipped[0]]  # trains differently
-    curves_path = CURVES if remake else os.path.join(HERE, 'out', 'loss_curves.svg')
-    os.makedirs(os.path.dirname(curves_path), exist_ok=True)
-    with open(curves_path, 'w', encoding='utf-8') as f:
+              for name, change, settings, _ in chosen
+              if results[name][3] != shipped[0]]  # those that train differently
+    path = CURVES if remake else os.path.join(HERE, 'out', 'loss_curves.svg')
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:  # whole, then into place
         f.write(svg(shipped, curves, f'How each experiment changes training, on input.txt '
-                                     f'({time.strftime("%Y-%m-%d")})'))
-    print(f'experiments: wrote {curves_path}', file=sys.stderr)
+                                     f'({time.strftime("%Y-%m-%d")}, {cpu()})'))
+    os.replace(path + '.tmp', path)
+    print(f'experiments: wrote {path}', file=sys.stderr)
 
 
 if __name__ == '__main__':

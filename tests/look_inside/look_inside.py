@@ -1,70 +1,76 @@
-"""Look inside: train microgpt.py as it is (your own file, with its settings), then draw what the model
-learned, in SVG files in tests/look_inside/out/:
+"""Look inside: train microgpt.py as it is (your own file, with its settings), then draw what the
+model learned, in SVG files in tests/look_inside/out/:
 
     attention.svg    each head's attention weights for one name: a row per position, a column per
-                     position it may look at, labelled with the characters (BOS as such)
-    embeddings.svg   the token embeddings (wte) and the position embeddings (wpe), each projected on
-                     its first two principal components
-    next_char.svg    the probability of each next token after a few beginnings, at temperature 1 and
-                     at the file's temperature: what sampling draws from
-    learning.svg     per matrix, the RMS gradient and the update over the weights at every step (log
-                     scales), from tests/experiments/gradient_log.diff's numbers
-    forward.svg      one forward pass of gpt() for one position of the name: every vector it makes, in
-                     order, read from gpt() as it runs, labelled with the line of gpt() that made it
+                     position it may look at, labelled with the characters (BOS as such), each
+                     weight written in its cell and coloured by the scale drawn below
+    embeddings.svg   the token embeddings (wte) and the position embeddings (wpe), each projected
+                     on its first two principal components, with the axes' numbers
+    next_char.svg    the probability of each next token after a few beginnings, at temperature 1
+                     and at the file's temperature: what sampling draws from
+    learning.svg     per matrix, a row of two panels: its RMS gradient and its update over its
+                     weights at every step (log scales), from tests/experiments/gradient_log.diff
+    forward.svg      one forward pass of gpt() for one position of the name: every vector it
+                     makes, in order, read from gpt() as it runs, labelled with the line of gpt()
+                     that made it; the keys' and values' rows named by their position, the logits
+                     and probabilities by their character
 
     python tests/look_inside/look_inside.py               # the first name trained on
-    python tests/look_inside/look_inside.py --name emma   # another name (its characters must be in the data)
-    python tests/look_inside/look_inside.py --name emma --position 2   # forward.svg at that position
+    python tests/look_inside/look_inside.py --name emma   # another (its characters in the data)
+    python tests/look_inside/look_inside.py --name emma --position 2   # forward.svg there
 
-The pictures go to tests/look_inside/out/ (git ignores it); --remake writes them over the committed ones
-in tests/look_inside/, which README.md shows.
+The pictures go to tests/look_inside/out/ (git ignores it); --remake writes them over the committed
+ones in tests/look_inside/, which README.md shows.
 
 It runs the file's cells in this process, as the tests do: training takes one default run's time.
-Standard library only; progress goes to stderr. Every drawn number is also in the SVG, in a data-value
-attribute, so a test can check that the picture shows the model's own numbers.
+Standard library only; progress goes to stderr. Every drawn number is also in the SVG, in a
+data-value attribute, so a test can check that the picture shows the model's own numbers.
 """
 import argparse, io, math, os, sys
 from html import escape
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/, for harness
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for harness
 import harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-INK, FAINT, CARD = '#222', '#666', '#ffffff'  # dark ink on a white card: readable in light and dark themes
+INK, FAINT, CARD = '#222', '#666', '#ffffff'  # dark ink on a white card: light and dark themes
 
 
 def train(name=None, position=None):
-    """Run microgpt.py's cells through Training (with the gradient log at every step, where its diff
-    applies), in the repository's folder; return (namespace, the log or None). A name with characters
-    the data lacks stops it once the Tokenizer cell has run, before training."""
+    """Run microgpt.py's cells through Training (with the gradient log at every step, where its
+    diff applies), in the repository's folder; return (namespace, the log or None). A name with
+    characters the data lacks stops it once the Tokenizer cell has run, before training."""
     try:
-        text = harness.source(experiment='gradient_log', codes={'grad_log_every': '1'})
+        code = harness.source(experiment='gradient_log', codes={'grad_log_every': '1'})
     except ValueError as e:  # the learner's edits moved the lines the diff changes
         print(f'look_inside: no learning.svg: {e}', file=sys.stderr)
         with open(harness.SCRIPT, encoding='utf-8') as f:
-            text = f.read()
+            code = f.read()
     out = io.StringIO()
 
     def printed(*args, **kwargs):  # the cells' own print, kept, with a progress line on stderr
         line = ' '.join(str(a) for a in args)
         out.write(line + kwargs.get('end', '\n'))
         if line.startswith('step '):
-            print(f'\rlook_inside: training, {line.split(" |")[0]}', end='', file=sys.stderr, flush=True)
+            print(f'\rlook_inside: training, {line.split(" |")[0]}', end='', file=sys.stderr,
+                  flush=True)
     ns = {'__name__': 'microgpt', 'print': printed}
     cwd = os.getcwd()
     os.chdir(harness.ROOT)  # the file's input_path is relative to it, as for `python microgpt.py`
     try:
-        ns['_source'] = text.splitlines()  # forward_pass labels each vector with its line of gpt()
+        ns['_source'] = code.splitlines()  # forward_pass labels each vector with its line of gpt()
         offset = 0
-        for title, cell in harness.cells(text):
-            exec(compile('\n' * offset + cell, harness.SCRIPT, 'exec'), ns)  # the file's line numbers
+        for title, cell in harness.cells(code):
+            exec(compile('\n' * offset + cell, harness.SCRIPT, 'exec'), ns)  # the file's lines
             offset += cell.count('\n')
             if title == 'Tokenizer':  # the name and the position known: checked before training
                 drawn = ns['docs'][0] if name is None else name
-                missing = sorted(set(drawn) - set(ns['uchars']))
-                if missing or not drawn:
-                    sys.exit(f"look_inside: {drawn!r} has characters that {ns['input_path']} lacks: "
-                             f"{''.join(missing)!r}" if missing else 'look_inside: --name takes one character or more')
+                missing = ''.join(sorted(set(drawn) - set(ns['uchars'])))
+                if not drawn:
+                    sys.exit('look_inside: --name takes one character or more')
+                if missing:
+                    sys.exit(f"look_inside: {drawn!r} has characters that {ns['input_path']} "
+                             f"lacks: {missing!r}")
                 top = min(len(drawn), ns['block_size'] - 1)
                 if position is not None and not 0 <= position <= top:
                     sys.exit(f"look_inside: --position must be from 0 to {top} for {drawn!r}")
@@ -83,8 +89,9 @@ def tokens_of(ns, name):
 
 
 def attention(ns, name):
-    """{(layer, head): rows}, row t the weights position t gives positions 0..t, as gpt computes them
-    for BOS + name (the softmax inside gpt's attention recorded as it runs), and the token labels."""
+    """{(layer, head): rows}, row t the weights position t gives positions 0..t, as gpt computes
+    them for BOS + name (the softmax inside gpt's attention recorded as it runs), and the token
+    labels."""
     tokens = tokens_of(ns, name)[:ns['block_size']]
     recorded, softmax = [], ns['softmax']
     ns['softmax'] = lambda logits: recorded.append(softmax(logits)) or recorded[-1]
@@ -117,7 +124,7 @@ def principal_components(rows, k=2, iterations=500):
     cov = [[sum(c[i] * c[j] for c in centred) / n for j in range(d)] for i in range(d)]
     components = []
     for c in range(k):
-        v = [1.0 / math.sqrt(d) + 0.01 * j for j in range(d)]  # any start not orthogonal to the answer
+        v = [1.0 / math.sqrt(d) + 0.01 * j for j in range(d)]  # any start not orthogonal to it
         for _ in range(iterations):
             w = [sum(cov[i][j] * v[j] for j in range(d)) for i in range(d)]
             for _, u in components:  # deflation: nothing along the components already found
@@ -130,16 +137,16 @@ def principal_components(rows, k=2, iterations=500):
     return components, [[sum(a * b for a, b in zip(c, v)) for _, v in components] for c in centred]
 
 
-WATCHED = ('tok_emb', 'pos_emb', 'x', 'x_residual', 'q', 'k', 'v', 'q_h', 'k_h', 'v_h', 'attn_logits',
-           'attn_weights', 'head_out', 'x_attn', 'logits')  # gpt()'s vectors, by their names there
-PER_HEAD = ('q_h', 'k_h', 'v_h', 'attn_logits', 'attn_weights', 'head_out')  # made once for each head
+WATCHED = ('tok_emb', 'pos_emb', 'x', 'x_residual', 'q', 'k', 'v', 'q_h', 'k_h', 'v_h',
+           'attn_logits', 'attn_weights', 'head_out', 'x_attn', 'logits')  # gpt()'s own names
+PER_HEAD = ('q_h', 'k_h', 'v_h', 'attn_logits', 'attn_weights', 'head_out')  # once for each head
 
 
 def forward_pass(ns, name, position):
-    """Every vector gpt() computes for `position` of BOS + name, in order, read from gpt's own frame as
-    it runs (sys.settrace): [(the source line that made it, variable name, head or None, numbers)].
-    The earlier positions run first, as in sampling, to fill the KV cache. Then the probabilities of
-    the next token, softmax of the logits (at temperature 1), as the Training cell computes them."""
+    """Every vector gpt() computes for `position` of BOS + name, in order, read from gpt's own
+    frame as it runs (sys.settrace): [(the source line that made it, variable name, head or None,
+    numbers)]. The earlier positions run first, as in sampling, to fill the KV cache. Then the
+    probabilities of the next token, softmax of the logits (at temperature 1), as in Training."""
     tokens = tokens_of(ns, name)[:position + 1]
     gpt, code = ns['gpt'], ns['gpt'].__code__
     source = dict(enumerate(ns['_source'], 1))
@@ -157,7 +164,8 @@ def forward_pass(ns, name, position):
                 line = source.get(previous[0], '').split('  #')[0].strip()
                 floats = numbers(value)
                 if floats:  # not x_attn = [], before any head has run
-                    steps.append((line if len(line) <= 52 else line[:51] + '…', var, head, floats))
+                    short = line if len(line) <= 52 else line[:51] + '…'
+                    steps.append((short, var, head, floats))
 
     def local(frame, event, arg):
         if event in ('line', 'return'):
@@ -172,7 +180,8 @@ def forward_pass(ns, name, position):
         logits = gpt(tokens[position], position, keys, values)
     finally:
         sys.settrace(None)
-    steps.append(('probs = softmax(logits)', 'probs', None, [p.data for p in ns['softmax'](logits)]))
+    probs = [p.data for p in ns['softmax'](logits)]
+    steps.append(('probs = softmax(logits)', 'probs', None, probs))
     return steps, [label(ns, t) for t in tokens]
 
 
@@ -182,7 +191,7 @@ def numbers(value):
 
 
 def next_char(ns, beginning, temperature):
-    """The probability of each token after BOS + beginning, at this temperature, as sampling draws."""
+    """The probability of each token after BOS + beginning, at this temperature, as sampled."""
     tokens = tokens_of(ns, beginning)
     keys, values = [[] for _ in range(ns['n_layer'])], [[] for _ in range(ns['n_layer'])]
     for pos_id, token_id in enumerate(tokens):
@@ -195,41 +204,96 @@ def next_char(ns, beginning, temperature):
 def svg(width, height, title, body, note=''):
     return '\n'.join([f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                       f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-                      f'<rect width="{width}" height="{height}" fill="{CARD}" rx="6"/>',
-                      f'<text x="16" y="24" font-size="15" fill="{INK}">{escape(title)}</text>',
-                      f'<text x="16" y="42" fill="{FAINT}">{escape(note)}</text>', *body, '</svg>']) + '\n'
+                      rect(0, 0, width, height, CARD, ' rx="6"'), text(16, 24, title, 'start', 15),
+                      text(16, 42, note, 'start', fill=FAINT), *body, '</svg>']) + '\n'
 
 
 def text(x, y, s, anchor='middle', size=11, fill=INK, extra=''):
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{fill}"{extra}>'
-            f'{escape(str(s))}</text>')
+    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
+            f'fill="{fill}"{extra}>{escape(str(s), False)}</text>')
 
 
-def blue(value):  # 0 white, 1 dark blue
-    v = max(0.0, min(1.0, value))
-    return '#%02x%02x%02x' % (round(255 - 225 * v), round(255 - 180 * v), round(255 - 75 * v))
+def rect(x, y, w, h, fill, extra=''):
+    return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{extra}/>'
+
+
+def segment(x1, y1, x2, y2, stroke='#ccc', extra=''):
+    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}"'
+            f'{extra}/>')
+
+
+def ticks(top, most=5):
+    """Round numbers from 0 to top: steps of 1, 2 or 5 times a power of ten, at most most + 1."""
+    unit = 10 ** math.floor(math.log10(top))
+    step = next(unit * f for f in (1, 2, 5, 10) if top / (unit * f) <= most)
+    return [round(i * step, 12) for i in range(int(top / step + 1e-9) + 1)]
+
+
+# From light yellow through green to dark blue: more steps a reader can tell apart than one hue.
+RAMP = [(255, 255, 217), (237, 248, 177), (199, 233, 180), (127, 205, 187), (65, 182, 196),
+        (29, 145, 192), (34, 94, 168), (37, 52, 148), (8, 29, 88)]
+
+
+def ramp(v):  # 0 light, 1 dark
+    at = max(0.0, min(1.0, v)) * (len(RAMP) - 1)
+    i = min(int(at), len(RAMP) - 2)
+    a, b = RAMP[i], RAMP[i + 1]
+    return '#%02x%02x%02x' % tuple(round(p + (q - p) * (at - i)) for p, q in zip(a, b))
+
+
+def weight_colour(w):  # by the square root: small weights, 0.05 against 0.2, still look apart
+    return ramp(math.sqrt(max(0.0, w)))
 
 
 def draw_attention(maps, labels, name, n_layer, n_head):
-    n, cell = len(labels), 24
+    n, cell = len(labels), 26
     pw = 40 + n * cell
     body = []
     for (li, h), rows in sorted(maps.items()):
-        x0, y0 = 30 + h * (pw + 30), 90 + li * (n * cell + 60)
+        x0, y0 = 30 + h * (pw + 30), 100 + li * (n * cell + 60)
         body.append(text(x0 + 40 + n * cell / 2, y0 - 22, f'layer {li}, head {h}', size=12))
         for t, row in enumerate(rows):
             body.append(text(x0 + 34, y0 + t * cell + cell / 2 + 4, labels[t], 'end'))
             for s, w in enumerate(row):
-                body.append(f'<rect x="{x0 + 40 + s * cell}" y="{y0 + t * cell}" width="{cell - 1}" '
-                            f'height="{cell - 1}" fill="{blue(w)}" data-value="{w!r}" data-row="{t}" '
-                            f'data-column="{s}" data-layer="{li}" data-head="{h}"/>')
+                x, y = x0 + 40 + s * cell, y0 + t * cell
+                body.append(rect(x, y, cell - 1, cell - 1, weight_colour(w),
+                                 f' data-value="{w!r}" data-row="{t}" data-column="{s}" '
+                                 f'data-layer="{li}" data-head="{h}"'))
+                shown = f'{w:.2f}'[1:] if w < 0.995 else '1'  # .25 for 0.25: it fits the cell
+                body.append(text(x + cell / 2 - 0.5, y + cell / 2 + 3, shown, size=9,
+                                 fill='#fff' if w > 0.3 else INK, extra=' class="weight"'))
         for s, lab in enumerate(labels):
             body.append(text(x0 + 40 + s * cell + cell / 2, y0 - 6, lab))
-    width = 30 + n_head * (pw + 30)
-    height = 60 + n_layer * (n * cell + 60)
-    return svg(width, height, f"Attention for '{name}': a row per position, the positions it looks at",
-               body, 'each row sums to 1; dark: most of the row\'s weight; columns: the earlier positions '
-                     '(and itself), labelled by their characters')
+    y = 100 + n_layer * (n * cell + 60) - 20
+    body.append(text(30, y + 11, 'weight:', 'start'))
+    for i in range(200):  # the scale: the colour of each weight from 0 to 1
+        body.append(rect(80 + i * 2, y, 2.1, 14, ramp((i + 0.5) / 200)))
+    for w in (0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1):
+        x = 80 + 400 * math.sqrt(w)
+        body += [segment(x, y + 14, x, y + 18, FAINT),
+                 text(x, y + 29, f'{w:g}', size=10, fill=FAINT)]
+    return svg(max(30 + n_head * (pw + 30), 600), y + 44,
+               f"Attention for '{name}': a row per position, the positions it looks at", body,
+               'each row sums to 1; each cell writes its weight (.25 for 0.25) and is coloured by '
+               'the scale below')
+
+
+def place(points, labels, size=12):
+    """Where each point's label goes (in pixels): the nearest of eight spots around the point, at
+    growing distances, that covers no point and no label placed before it, else the least crowded;
+    [(box, far)], far when the label sits away from its point (a line then joins them)."""
+    boxes, spots = [(x - 4, y - 4, x + 4, y + 4) for x, y in points], []
+    for (x, y), lab in zip(points, labels):
+        w, h = 0.62 * size * len(lab) + 2, size
+        tries = [(x + dx * (6 + d) - w * (dx < 0) - w / 2 * (dx == 0),
+                  y + dy * (3 + d) - h * (dy < 0) - h / 2 * (dy == 0), d)
+                 for d in (0, 10, 20) for dx, dy in ((1, 0), (-1, 0), (1, -1), (1, 1), (-1, -1),
+                                                     (-1, 1), (0, -1), (0, 1))]
+        bx, by, d = min(tries, key=lambda t: sum(t[0] < b[2] and b[0] < t[0] + w and
+                                                 t[1] < b[3] and b[1] < t[1] + h for b in boxes))
+        boxes.append((bx, by, bx + w, by + h))
+        spots.append((boxes[-1], d > 0))
+    return spots
 
 
 def scatter(x0, y0, size, points, labels, title, kind):
@@ -237,126 +301,184 @@ def scatter(x0, y0, size, points, labels, title, kind):
     span = max(max(map(abs, xs)), max(map(abs, ys))) * 1.1 or 1.0
     X = lambda v: x0 + size / 2 + v / span * size / 2
     Y = lambda v: y0 + size / 2 - v / span * size / 2
-    body = [f'<rect x="{x0}" y="{y0}" width="{size}" height="{size}" fill="none" stroke="#ccc"/>',
-            f'<line x1="{x0}" y1="{Y(0):.1f}" x2="{x0 + size}" y2="{Y(0):.1f}" stroke="#eee"/>',
-            f'<line x1="{X(0):.1f}" y1="{y0}" x2="{X(0):.1f}" y2="{y0 + size}" stroke="#eee"/>',
+    body = [rect(x0, y0, size, size, 'none', ' stroke="#ccc"'),
             text(x0 + size / 2, y0 - 8, title, size=12),
-            text(x0 + size / 2, y0 + size + 16, 'first principal component', fill=FAINT),
-            text(x0 - 8, y0 + size / 2, 'second', fill=FAINT,
-                 extra=f' transform="rotate(-90 {x0 - 8} {y0 + size / 2})"')]
-    for (a, b), lab in zip(points, labels):
-        vowel = kind == 'wte' and lab in 'aeiouy'
-        colour = '#c0392b' if vowel else '#1f4e99'
-        body.append(f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="3" fill="{colour}" data-kind="{kind}" '
-                    f'data-label="{escape(lab)}" data-value="{a!r} {b!r}"/>')
-        body.append(text(X(a) + 5, Y(b) - 4, lab, 'start', 12, colour))
+            text(x0 + size / 2, y0 + size + 32, 'first principal component', fill=FAINT),
+            text(x0 - 40, y0 + size / 2, 'second principal component', fill=FAINT,
+                 extra=f' transform="rotate(-90 {x0 - 40} {y0 + size / 2})"')]
+    for v in sorted({sign * t + 0.0 for t in ticks(span, 3) for sign in (-1, 1)}):  # the scale
+        body += [segment(X(v), y0, X(v), y0 + size, '#ccc' if v == 0 else '#f0f0f0'),
+                 segment(x0, Y(v), x0 + size, Y(v), '#ccc' if v == 0 else '#f0f0f0'),
+                 text(X(v), y0 + size + 14, f'{v:g}', size=10, fill=FAINT),
+                 text(x0 - 5, Y(v) + 3, f'{v:g}', 'end', 10, FAINT)]
+    colours = ['#c0392b' if kind == 'wte' and lab in 'aeiouy' else '#1f4e99' for lab in labels]
+    for (a, b), lab, colour in zip(points, labels, colours):
+        body.append(f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="3" fill="{colour}" '
+                    f'data-kind="{kind}" data-label="{escape(lab)}" data-value="{a!r} {b!r}"/>')
+    pixels = [(X(a), Y(b)) for a, b in points]
+    for (x, y), ((x0, y0, x1, y1), far), lab, colour in zip(pixels, place(pixels, labels), labels,
+                                                              colours):
+        if far:  # from the point to the nearest edge of its label
+            body.append(segment(x, y, min(max(x, x0), x1), min(max(y, y0), y1), '#aaa'))
+        body.append(text(x0, y1 - 2, lab, 'start', 12, colour,
+                         f' data-box="{x0:.1f} {y0:.1f} {x1:.1f} {y1:.1f}"'))  # for the tests
     return body
 
 
 def draw_embeddings(wte, wte_labels, wpe):
-    body = scatter(40, 80, 380, wte, wte_labels, 'token embeddings (wte): vowels in red', 'wte')
-    body += scatter(500, 80, 380, wpe, [str(i) for i in range(len(wpe))], 'position embeddings (wpe)', 'wpe')
-    return svg(920, 510, 'What the embeddings learned, each on its first two principal components', body,
-               'close points: vectors the model treats alike')
+    body = scatter(70, 80, 380, wte, wte_labels, 'token embeddings (wte): vowels in red', 'wte')
+    body += scatter(560, 80, 380, wpe, [str(i) for i in range(len(wpe))],
+                    'position embeddings (wpe): each position by its number', 'wpe')
+    return svg(970, 520, 'What the embeddings learned, each on its first two principal components',
+               body, 'close points: vectors the model treats alike; the axes: how far each vector '
+                     'lies along each component, in the embedding\'s own units')
 
 
 def draw_next_char(rows, labels, temperature):
-    bw, gap, ph = 26, 2, 120
+    bw, gap, ph, left = 26, 2, 120, 50
     top = max(p for _, p1, pt in rows for p in p1 + pt)  # the tallest bar fills the height
-    body = []
+    grid = ticks(top, 4)
+    body = [rect(16, 52, 12, 10, '#9bb7e0'), text(32, 61, 'at temperature 1', 'start'),
+            rect(146, 52, 12, 10, '#1f4e99'),
+            text(162, 61, f"at the file's temperature, {temperature}", 'start')]
+    right = left + len(labels) * (bw + gap)
     for i, (beginning, p1, pt) in enumerate(rows):
-        y0 = 80 + i * (ph + 60)
+        y0 = 104 + i * (ph + 60)
         shown = f"after BOS{' + ' + repr(beginning) if beginning else ''}"
-        body.append(text(40, y0 - 8, shown, 'start', 12))
+        body.append(text(left, y0 - 10, shown, 'start', 12))
+        for g in grid:  # the scale: a line at each round probability
+            y = y0 + ph - ph * g / top
+            body += [segment(left, y, right, y, '#999' if g == 0 else '#eee'),
+                     text(left - 4, y + 3, f'{g:g}', 'end', 10, FAINT)]
         for k, (a, b) in enumerate(zip(p1, pt)):
-            x = 40 + k * (bw + gap)
+            x = left + k * (bw + gap)
             for j, (p, colour, kind) in enumerate(((a, '#9bb7e0', 't1'), (b, '#1f4e99', 'tT'))):
                 h = ph * p / top
-                body.append(f'<rect x="{x + j * bw / 2:.1f}" y="{y0 + ph - h:.1f}" width="{bw / 2 - 1:.1f}" '
-                            f'height="{h:.1f}" fill="{colour}" data-row="{i}" data-token="{k}" '
-                            f'data-kind="{kind}" data-value="{p!r}"/>')
-            body.append(text(x + bw / 2, y0 + ph + 14, labels[k], size=10 if labels[k] == 'BOS' else 12))
-        body.append(f'<line x1="40" y1="{y0 + ph}" x2="{40 + len(labels) * (bw + gap)}" y2="{y0 + ph}" stroke="#999"/>')
-        body.append(f'<line x1="36" y1="{y0}" x2="40" y2="{y0}" stroke="#999"/>')
-        body.append(text(34, y0 + 4, f'{top:.2f}', 'end', 10, FAINT))
-    width = 60 + len(labels) * (bw + gap)
-    return svg(width, 80 + len(rows) * (ph + 60), 'The next character: what sampling draws from', body,
-               f'light: at temperature 1; dark: at the file\'s temperature, {temperature}; the tallest bar is '
-               f'a probability of {top:.2f}')
+                body.append(rect(x + j * bw / 2, y0 + ph - h, bw / 2 - 1, h, colour,
+                                 f' data-row="{i}" data-token="{k}" data-kind="{kind}" '
+                                 f'data-value="{p!r}"'))
+            body.append(text(x + bw / 2, y0 + ph + 14, labels[k],
+                             size=10 if labels[k] == 'BOS' else 12))
+    body.append(text(14, 104 + ph / 2, 'probability', fill=FAINT,
+                     extra=f' transform="rotate(-90 14 {104 + ph / 2})"'))
+    return svg(right + 20, 104 + len(rows) * (ph + 60),
+               'The next character: what sampling draws from', body,
+               'each bar: the probability that this character comes next (BOS: the name ends)')
 
 
 def draw_learning(logs):
+    """A row of two panels per matrix, on log scales shared down each column: its RMS gradient,
+    and its RMS update over its RMS weight, at every step."""
     steps = sorted(logs)
     names = list(logs[steps[0]])
-    colours = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#17becf']
-    pw, ph, body = 400, 260, []
-    for panel, (column, title) in enumerate(((1, 'RMS gradient'), (2, 'RMS update / RMS weight'))):
-        x0, y0 = 60 + panel * (pw + 90), 80
+    pw, ph, gap, body = 380, 78, 16, []
+    X0 = (170, 170 + pw + 70)
+    for panel, (column, title) in enumerate(((1, 'RMS gradient'),
+                                            (2, 'RMS update / RMS weight'))):
+        x0 = X0[panel]
         values = [logs[s][m][column] for s in steps for m in names]
         positive = [v for v in values if 0 < v < math.inf]
-        lo, hi = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+        lo = math.floor(math.log10(min(positive)))
+        hi = max(lo + 1, math.ceil(math.log10(max(positive))))  # at least one power of ten
+        every = 1 if ph / (hi - lo) >= 14 else 2  # a label on each power of ten, or every other
         X = lambda s: x0 + pw * (s - steps[0]) / max(1, steps[-1] - steps[0])
-        Y = lambda v: y0 + ph * (hi - math.log10(v)) / (hi - lo)
-        body += [f'<rect x="{x0}" y="{y0}" width="{pw}" height="{ph}" fill="none" stroke="#ccc"/>',
-                 text(x0 + pw / 2, y0 - 8, title + ' (log scale)', size=12),
-                 text(x0 + pw, y0 + ph + 30, 'step', 'end', fill=FAINT)]
-        for e in range(lo, hi + 1):
-            body += [f'<line x1="{x0}" y1="{Y(10 ** e):.1f}" x2="{x0 + pw}" y2="{Y(10 ** e):.1f}" stroke="#eee"/>',
-                     text(x0 - 6, Y(10 ** e) + 4, f'1e{e}', 'end', fill=FAINT)]
-        for s in sorted({steps[0], steps[-1] // 2, steps[-1]}):
-            body.append(text(X(s), y0 + ph + 14, s, fill=FAINT))
-        body.append(text(x0 + 4, y0 + ph + 28, '× at the bottom: exactly 0', 'start', 10, FAINT))
+        body.append(text(x0 + pw / 2, 74, title + ' (log scale)', size=12))
         for i, m in enumerate(names):
-            colour = colours[i % len(colours)]
+            y0 = 84 + i * (ph + gap)
+            Y = lambda v: y0 + ph * (hi - math.log10(v)) / (hi - lo)
+            body.append(rect(x0, y0, pw, ph, 'none', ' stroke="#ccc"'))
+            for e in range(lo, hi + 1):
+                body.append(segment(x0, Y(10 ** e), x0 + pw, Y(10 ** e), '#eee'))
+                if (hi - e) % every == 0:
+                    body.append(text(x0 - 5, Y(10 ** e) + 3, f'1e{e}', 'end', 9, FAINT))
             points = [(s, logs[s][m][column]) for s in steps]
             drawn = ' '.join(f'{X(s):.1f},{Y(v):.1f}' for s, v in points if 0 < v < math.inf)
-            body.append(f'<polyline points="{drawn}" fill="none" stroke="{colour}" stroke-width="1.3" '
-                        f'data-matrix="{m}" data-column="{column}" '
+            body.append(f'<polyline points="{drawn}" fill="none" stroke="#1f4e99" '
+                        f'stroke-width="1" data-matrix="{m}" data-column="{column}" '
                         f'data-value="{" ".join(f"{s}:{v!r}" for s, v in points)}"/>')
             for s, v in points:
                 if v == 0:
-                    body.append(text(X(s), y0 + ph - 2, '×', size=12, fill=colour))
-    for i, m in enumerate(names):
-        x, y = 60 + (i % 5) * 180, 400 + (i // 5) * 18
-        body += [f'<line x1="{x}" y1="{y - 4}" x2="{x + 20}" y2="{y - 4}" stroke="{colours[i % len(colours)]}" '
-                 f'stroke-width="2"/>', text(x + 26, y, m, 'start')]
-    return svg(60 + 2 * (pw + 90), 410 + 18 * ((len(names) + 4) // 5), 'How each matrix learned: the gradient-log experiment at every step',
-               body, 'at step 1 the matrices before attn_wo and mlp_fc2 (which start at zero) get exactly no '
-                     'gradient; the updates shrink as the learning rate decays')
+                    body.append(text(X(s), y0 + ph - 2, '×', size=12, fill='#c0392b'))
+            if panel == 0:
+                body.append(text(x0 - 44, y0 + ph / 2 + 4, m, 'end', 12))
+        y = 84 + len(names) * (ph + gap)
+        for s in sorted({steps[0], steps[-1] // 2, steps[-1]}):
+            body.append(text(X(s), y, s, fill=FAINT))
+        body += [text(x0 + pw, y + 14, 'step', 'end', fill=FAINT),
+                 text(x0, y + 14, '× at the bottom: exactly 0', 'start', 10, '#c0392b')]
+    return svg(X0[1] + pw + 20, 84 + len(names) * (ph + gap) + 30,
+               'How each matrix learned: the gradient-log experiment at every step', body,
+               'at step 1 the matrices before attn_wo and mlp_fc2 (which start at zero) get '
+               'exactly no gradient; the updates shrink as the learning rate decays')
 
 
-def draw_forward(steps, labels, position):
-    """A row per vector of one forward pass, in gpt()'s order, each number a cell (blue above 0, red
-    below, each row scaled to its largest), the line of gpt() that made it on the left."""
-    cell, left, top, row_gap = 11, 400, 70, 8
-    body, y = [], top
-    for line, var, head, value in steps:
-        rows = value if value and isinstance(value[0], list) else [value]  # k_h, v_h: a row per position
-        scale = max((abs(x) for r in rows for x in r), default=0) or 1.0
-        tag = f'{line}' + (f'   (head {head})' if head is not None else '')
-        body.append(text(left - 8, y + cell - 2, tag, 'end', size=10))
+def blue_red(v):  # -1 full red, 0 white, 1 full blue
+    shade = round(255 * (1 - min(1.0, abs(v))))
+    return f'rgb({shade},{shade},255)' if v >= 0 else f'rgb(255,{shade},{shade})'
+
+
+def draw_forward(steps, labels, position, vocab):
+    """A row per vector of one forward pass, in gpt()'s order, each number a cell (blue above 0,
+    red below, full colour at the row's largest size, which is written at its right), the line of
+    gpt() that made it on the left; each key's and value's row named by its position, and the
+    columns of the attention's scores and of the logits by their characters."""
+    cell, left, top = 13, 460, 96
+    body, y = [text(16, 64, 'colour:', 'start')], top
+    for i in range(21):  # the scale, from -m to m, m a row's largest size
+        body.append(rect(64 + i * 10, 54, 10, 12, blue_red((i - 10) / 10)))
+    body.append(rect(64, 54, 210, 12, 'none', ' stroke="#ccc"'))
+    body += [text(69, 78, '−m', size=10, fill=FAINT), text(169, 78, '0', size=10, fill=FAINT),
+             text(269, 78, '+m', size=10, fill=FAINT),
+             text(284, 64, "m: the row's largest size, written at its right", 'start', 10, FAINT)]
+    for i, (source, var, head, value) in enumerate(steps):
+        rows = value if value and isinstance(value[0], list) else [value]  # k_h, v_h: per position
+        largest = max(abs(x) for r in rows for x in r)
+        tag = source + (f'   (head {head})' if head is not None else '')
+        body += [text(left - 62, y + cell - 3, tag, 'end', 10),
+                 text(left + len(rows[0]) * cell + 6, y + cell - 3, f'{largest:.3g}', 'start', 9,
+                      FAINT, f' class="scale" data-step="{i}"')]
         for ri, r in enumerate(rows):
+            if rows is value:  # a row for each position so far: its number and character
+                body.append(text(left - 6, y + cell - 3, f'pos {ri} {labels[ri]}', 'end', 9,
+                                 FAINT, f' class="position" data-step="{i}"'))
             for j, x in enumerate(r):
-                shade = int(255 * (1 - min(1.0, abs(x) / scale)))
-                colour = f'rgb({shade},{shade},255)' if x >= 0 else f'rgb(255,{shade},{shade})'
-                body.append(f'<rect x="{left + j * cell}" y="{y + ri * cell}" width="{cell - 1}" height="{cell - 1}" '
-                            f'fill="{colour}" data-var="{var}" data-step="{len(body)}" data-row="{ri}" '
-                            f'data-value="{x!r}"><title>{var}[{j}] = {x:.4g}</title></rect>')
-        y += len(rows) * cell + row_gap
-    width = left + max(len(v[0]) if v and isinstance(v[0], list) else len(v) for _, _, _, v in steps) * cell + 20
-    seen = ' '.join(labels[:-1]) + (' ' if len(labels) > 1 else '')
-    return svg(width, y + 20, f'One forward pass of gpt(): position {position}, the token {labels[-1]!r} after {seen.strip() or "nothing"}',
-               body, 'every vector gpt() makes, in order, labelled with the line that made it; blue above 0, red below')
+                body.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 1}" '
+                            f'height="{cell - 1}" fill="{blue_red(x / (largest or 1))}" '
+                            f'data-var="{var}" data-step="{i}" data-row="{ri}" data-value="{x!r}">'
+                            f'<title>{var}[{j}] = {x:.4g}</title></rect>')
+            y += cell
+        columns = {'attn_logits': labels, 'logits': vocab}.get(var)
+        if columns:  # between the scores and what softmax makes of them, which share the columns
+            for j, lab in enumerate(columns[:len(rows[0])]):
+                body.append(text(left + j * cell + cell / 2 - 0.5, y + 10, lab,
+                                 size=7 if len(lab) > 1 else 10,
+                                 extra=f' class="column" data-step="{i}"'))
+            y += 13
+        y += 6
+    width = left + max(len(r[0]) if isinstance(r[0], list) else len(r) for *_, r in steps) * cell
+    seen = ' '.join(labels[:-1]) or 'nothing'
+    return svg(width + 50, y + 20, f'One forward pass of gpt(): position {position}, the token '
+               f'{labels[-1]!r} after {seen}', body, 'every vector gpt() makes, in order, labelled '
+               'with the line that made it; one cell a number; keys and values: a row per position')
+
+
+def write(path, picture):  # whole or not at all: a temporary file, then moved into place
+    with open(path + '.part', 'w', encoding='utf-8') as f:
+        f.write(picture)
+    os.replace(path + '.part', path)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--name', help='the name whose attention to draw (default: the first name trained on)')
-    ap.add_argument('--position', type=int, help='the position of the forward pass to draw (default: the '
-                    "name's last letter, or the last that fits in block_size)")
-    ap.add_argument('--out', default=os.path.join(HERE, 'out'),
-                    help='the folder to write the SVG files in (default: tests/look_inside/out/, which git ignores)')
-    ap.add_argument('--remake', action='store_true', help='write them over the committed pictures in tests/look_inside/')
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--name', help='the name whose attention to draw (default: the first name '
+                    'trained on)')
+    ap.add_argument('--position', type=int, help='the position of the forward pass to draw '
+                    "(default: the name's last letter, or the last that fits in block_size)")
+    ap.add_argument('--out', default=os.path.join(HERE, 'out'), help='the folder to write the SVG '
+                    'files in (default: tests/look_inside/out/, which git ignores)')
+    ap.add_argument('--remake', action='store_true',
+                    help='write them over the committed pictures in tests/look_inside/')
     args = ap.parse_args()
     out = HERE if args.remake else args.out
     if not os.path.isdir(out) and os.path.exists(out):
@@ -368,25 +490,22 @@ def main():
     ns, logs = train(args.name, args.position)
     name = ns['docs'][0] if args.name is None else args.name
     maps, labels = attention(ns, name)
-    sd = ns['state_dict']
-    wte = [[p.data for p in row] for row in sd['wte']]
-    wpe = [[p.data for p in row] for row in sd['wpe']]
+    wte, wpe = ([[p.data for p in row] for row in ns['state_dict'][m]] for m in ('wte', 'wpe'))
+    vocab = [label(ns, t) for t in range(ns['vocab_size'])]
+    rows = [(b, next_char(ns, b, 1.0), next_char(ns, b, ns['temperature']))
+            for b in ('', name[:1], name[:2])]
     pictures = {
         'attention.svg': draw_attention(maps, labels, name, ns['n_layer'], ns['n_head']),
-        'embeddings.svg': draw_embeddings(principal_components(wte)[1],
-                                          [label(ns, t) for t in range(ns['vocab_size'])],
+        'embeddings.svg': draw_embeddings(principal_components(wte)[1], vocab,
                                           principal_components(wpe)[1]),
-        'next_char.svg': draw_next_char([(b, next_char(ns, b, 1.0), next_char(ns, b, ns['temperature']))
-                                         for b in ('', name[:1], name[:2])],
-                                        [label(ns, t) for t in range(ns['vocab_size'])], ns['temperature']),
+        'next_char.svg': draw_next_char(rows, vocab, ns['temperature']),
     }
     if logs:
         pictures['learning.svg'] = draw_learning(logs)
     position = min(len(name), ns['block_size'] - 1) if args.position is None else args.position
-    pictures['forward.svg'] = draw_forward(*forward_pass(ns, name, position), position)
+    pictures['forward.svg'] = draw_forward(*forward_pass(ns, name, position), position, vocab)
     for file, picture in pictures.items():
-        with open(os.path.join(out, file), 'w', encoding='utf-8') as f:
-            f.write(picture)
+        write(os.path.join(out, file), picture)
         print(f'look_inside: wrote {os.path.join(out, file)}', file=sys.stderr)
 
 
