@@ -1,7 +1,6 @@
-"""The Value autograd engine: every op's value and gradient against central finite differences, a
-node used twice, and two composite expressions (micrograd's sanity tests) against PyTorch in
-float64. (backward() is the reference's, line for line: test_settings_and_data.py; how deep it
-recurses for a whole model: test_training.py.)"""
+"""The Value engine: every op's value and gradient against finite differences, a node used twice,
+and micrograd's two sanity tests against PyTorch in float64 (backward's lines and depth:
+test_settings_and_data.py and test_training.py)."""
 import math, unittest
 
 import harness

@@ -1,6 +1,5 @@
-"""The model's pieces and the whole network: softmax, rmsnorm and linear by hand; the parameters
-laid out as the reference's; the loss's gradient against finite differences (against a twin's
-written by hand: test_twins.py); three training steps against PyTorch's own Adam; and sampling."""
+"""The model: its pieces by hand; its names and layout the reference's; the loss's gradient against
+finite differences; three training steps against PyTorch's own Adam; sampling."""
 import math, random, unittest
 
 import harness

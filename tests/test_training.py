@@ -1,7 +1,6 @@
-"""Training as a whole: it learns; the line that sums it up; deterministic for a seed and only for
-it; models deeper and wider than the reference's recursion takes train, on every Python; each
-step's graph freed when the step ends (no leak, no reference cycles), and the memory the settings
-check counts on is not less than a step takes."""
+"""Training as a whole: it learns; its summary line; a seed's bytes; models deeper and wider than
+the reference's recursion takes, on every Python; each step's graph freed (no leak, no cycles), and
+the memory the check counts on not less than a step takes."""
 import gc, math, os, sys, tempfile, unittest
 
 import harness
