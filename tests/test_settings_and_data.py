@@ -46,7 +46,8 @@ class OneSitting(unittest.TestCase):
         self.assertEqual([line[:len(s)] for line, s in zip(long, REFERENCE_LONG_LINES)] + long[5:],
                          REFERENCE_LONG_LINES)  # those five, and no other
         wide = [f'{os.path.relpath(path, harness.ROOT)}:{no}' for path in python_under_tests()
-                for no, line in enumerate(harness.read(path).split('\n'), 1) if len(line) > 100]
+                for no, line in enumerate(harness.read(path).split('\n'), 1)
+                if len(line) > 100 and not ('/ladder/' in path and line in long)]  # its own five
         self.assertEqual(wide, [])
 
     def test_the_references_cells_in_its_order_each_opened_by_a_comment_after_a_blank_line(self):
@@ -100,8 +101,7 @@ class BadInput(unittest.TestCase):
             p = harness.execute(d, timeout=120, env=env)
             p.stderr = p.stderr.replace(os.path.realpath(d), 'FOLDER')  # the full path, shortened
             self.assertEqual(snapshot(d), before, 'the run made or changed a file')
-        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)  # no traceback
+        self.assertEqual((p.returncode, p.stderr.count('\n')), (1, 1), p.stderr)  # no traceback
         self.assertIn(expect, p.stderr)
         self.assertEqual(harness.losses(p.stdout), [])
         return p
