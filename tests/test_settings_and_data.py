@@ -1,6 +1,6 @@
 """microgpt.py as a user meets it: one file that reads as the reference does and runs on the
 standard library alone, and every bad input a new user makes: one line, exit status 1, no traceback,
-no file made or changed. (The unmodified file's whole default run is test_golden.py's.)"""
+no file made or changed. (The unmodified file's whole default run is test_whole_run.py's.)"""
 import http.server, os, pathlib, shutil, socket, sys, tempfile, threading, unittest
 from unittest import mock
 

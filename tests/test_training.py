@@ -46,7 +46,7 @@ def measured(d):
 
 
 class Training(unittest.TestCase):
-    def test_it_learns(self):  # (test_golden.py holds the default settings' whole run)
+    def test_it_learns(self):  # (test_whole_run.py holds the default run)
         loss = harness.losses(run_small(num_steps=120, n_embd=8, n_head=2))
         first, last = sum(loss[:20]) / 20, sum(loss[-20:]) / 20
         self.assertGreater(first, 3.0)  # about log(24), a uniform guess over the vocabulary
@@ -89,7 +89,7 @@ class Deep(unittest.TestCase):
 
     def test_the_limit_covers_the_graphs_depth_and_goes_no_further(self):
         for name, settings in [('a' * 40, {}), ('a' * 40, dict(n_layer=8)), ('a' * 40,
-                               dict(block_size=32)), ('a', dict(n_embd=128, block_size=2)),
+                               dict(block_size=32)), ('a', dict(n_embd=64, block_size=2)),
                                ('a' * 9, dict(n_embd=2, n_head=1, n_layer=30))]:
             with self.subTest(**settings):
                 ns = harness.load('Training', data=[name], num_steps=1, **settings)

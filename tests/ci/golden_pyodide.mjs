@@ -1,6 +1,6 @@
 // The golden run under Pyodide: CPython compiled to WebAssembly, the Python of a browser (Pyodide,
 // JupyterLite), run here by Node. It runs the unmodified microgpt.py on the shipped input.txt, as
-// test_golden.py does, and checks that it prints golden_output.txt byte for byte. The trained
+// test_whole_run.py does, and checks that it prints golden_output.txt byte for byte. The trained
 // weights' fingerprint is compared with golden_weights.txt's line for this platform where one is
 // recorded (another math library may round exp and log otherwise in the last bit), and printed
 // either way.

@@ -1,9 +1,10 @@
-"""The golden run: `python microgpt.py`, unmodified, on the shipped input.txt, prints exactly
+"""The whole run: `python microgpt.py`, unmodified, on the shipped input.txt, prints exactly
 golden_output.txt and trains exactly the weights golden_weights.txt fingerprints (the SHA-256 of
 repr() of every parameter): the lines show 4 decimals, the weights every bit. Those bits depend on
 the interpreter and its math library: one fingerprint per platform; where none is recorded, only
-the lines are compared. A change meant to move the numbers: `python tests/test_golden.py --remake`
-(and with pypy3), and the commit says why."""
+the lines are compared. A change meant to move the numbers: `python tests/test_whole_run.py
+--remake` (and with pypy3), and the commit says why. (Named to run last: the run starts first, on
+the second core, and is done by the time every other test is.)"""
 import atexit, os, platform, subprocess, sys, tempfile, unittest
 
 import harness
@@ -98,7 +99,7 @@ def remake():
     recorded[platform_key()] = fingerprint
     with open(WEIGHTS, 'w') as f:
         f.write('# SHA-256 of repr() of every parameter after the golden run, per platform '
-                '(see test_golden.py)\n')
+                '(see test_whole_run.py)\n')
         f.writelines(f'{key} {value}\n' for key, value in sorted(recorded.items()))
     print(f'wrote {OUTPUT} ({len(stdout.splitlines())} lines) and the {platform_key()} '
           f'fingerprint {fingerprint}')
