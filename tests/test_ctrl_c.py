@@ -5,6 +5,17 @@ import gc, signal, subprocess, sys, tempfile, unittest
 import harness
 
 
+def pressed(ns, name, value):
+    """ns's model raises KeyboardInterrupt, as Ctrl-C does, once ns[name] is value; the old one."""
+    gpt = ns['gpt']
+    def interrupted(*args):
+        if ns.get(name) == value:
+            raise KeyboardInterrupt
+        return gpt(*args)
+    ns['gpt'] = interrupted
+    return gpt
+
+
 class InTraining(unittest.TestCase):
     @unittest.skipIf(sys.platform == 'win32', 'Windows cannot send SIGINT to a child process')
     def test_a_real_ctrl_c_stops_training_and_the_samples_still_come(self):
@@ -31,13 +42,7 @@ class InTraining(unittest.TestCase):
         # Ctrl-C while step 3 runs the model: the weights are those of 2 whole steps, so the names
         # are those of the same file with its loop cut to 2 steps.
         ns = harness.load('Model')
-        gpt = ns['gpt']
-
-        def interrupted(*args):
-            if ns['step'] == 2:
-                raise KeyboardInterrupt
-            return gpt(*args)
-        ns['gpt'] = interrupted
+        gpt = pressed(ns, 'step', 2)
         out = harness.run_cell(ns, 'Training')
         ns['gpt'] = gpt
         out += harness.run_cell(ns, 'Inference')
@@ -53,13 +58,7 @@ class InTraining(unittest.TestCase):
 class Elsewhere(unittest.TestCase):
     def test_ctrl_c_while_sampling_is_pythons_own(self):
         ns = harness.load('Training', num_steps=2)
-        gpt = ns['gpt']
-
-        def interrupted(*args):
-            if ns['sample_idx'] == 3:
-                raise KeyboardInterrupt
-            return gpt(*args)
-        ns['gpt'] = interrupted
+        pressed(ns, 'sample_idx', 3)
         with self.assertRaises(KeyboardInterrupt):
             harness.run_cell(ns, 'Inference')
         self.assertEqual(len(harness.samples(ns['_stdout'])), 3)  # the names so far stay
@@ -73,7 +72,7 @@ class Elsewhere(unittest.TestCase):
             with self.subTest(mistake=mistake):
                 ns = harness.load('Model', num_steps=2)
                 if mistake == 'ctrl_c':
-                    ns['gpt'] = lambda *args: (_ for _ in ()).throw(KeyboardInterrupt)
+                    pressed(ns, 'step', 0)
                 elif mistake == 'docs':
                     ns['docs'] = [None]
                 elif mistake == 'learning_rate':
