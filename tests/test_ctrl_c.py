@@ -21,7 +21,7 @@ class InTraining(unittest.TestCase):
     def test_a_real_ctrl_c_stops_training_and_the_samples_still_come(self):
         with tempfile.TemporaryDirectory() as d:
             harness.prepare(d, data=harness.SMALL_NAMES)
-            tty = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # not ignored, as in a terminal
+            tty = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a terminal has it
             child = subprocess.Popen([sys.executable, '-u', 'microgpt.py'], cwd=d, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=tty)
             lines = []
