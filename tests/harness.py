@@ -33,22 +33,27 @@ def read(path):
     with open(path, encoding='utf-8') as f:
         return f.read()
 
-def patched(experiment, text=None):
-    """microgpt.py's text (or `text`) with tests/experiments/NAME.diff applied by `git apply`, as a
-    learner applies it, in a folder of its own; ValueError with git's reason if it does not."""
+def git_apply(diff, text, reverse=False):
+    """text, as microgpt.py, with the diff file applied (or undone) by `git apply`, as a learner
+    runs it, in a folder of its own; ValueError with git's reason if it does not apply."""
+    name = os.path.basename(diff)
     if shutil.which('git') is None:
-        raise ValueError(f'{experiment}.diff: applying a diff needs git (git apply): not found')
+        raise ValueError(f'{name}: applying a diff needs git (git apply): not found')
     with tempfile.TemporaryDirectory(prefix='microgpt-apply-') as d:
         with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8', newline='') as f:
-            f.write(read(SCRIPT) if text is None else text)
-        env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(d))  # no repository above
-        p = subprocess.run(['git', 'apply', os.path.join(EXPERIMENTS, experiment + '.diff')], cwd=d,
-                           env=env, capture_output=True, text=True)
+            f.write(text)
+        p = subprocess.run(['git', 'apply', *['-R'] * reverse, os.path.abspath(diff)], cwd=d,
+                           env=dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(d)),
+                           capture_output=True, text=True)  # (no repository above d)
         if p.returncode:
             reason = (p.stderr.splitlines() or ['git apply failed'])[0].replace('error: ', '')
-            raise ValueError(f'{experiment}.diff does not apply to this microgpt.py: {reason}')
+            raise ValueError(f'{name} does not apply to this microgpt.py: {reason}')
         with open(os.path.join(d, 'microgpt.py'), encoding='utf-8', newline='') as f:
             return f.read()
+
+def patched(experiment, text=None):  # microgpt.py's text (or `text`) with NAME.diff applied
+    return git_apply(os.path.join(EXPERIMENTS, experiment + '.diff'),
+                     read(SCRIPT) if text is None else text)
 
 def source(script=SCRIPT, experiment=None, codes=None, **settings):
     """The script's text (microgpt.py's, or with an experiment applied) with settings set to new

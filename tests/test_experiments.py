@@ -26,13 +26,10 @@ def edit(line):  # a learner's edit of a line: the same value, written otherwise
 
 def apply(text, name, reverse=False):
     """text with the diff applied (or undone) by git apply, as a learner runs it; None if not."""
-    with tempfile.TemporaryDirectory() as d:
-        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
-            f.write(text)
-        p = subprocess.run(['git', 'apply', *['-R'] * reverse, os.path.join(
-            harness.EXPERIMENTS, name + '.diff')], cwd=d, capture_output=True,
-            env=dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(d)))
-        return None if p.returncode else harness.read(os.path.join(d, 'microgpt.py'))
+    try:
+        return harness.git_apply(os.path.join(harness.EXPERIMENTS, name + '.diff'), text, reverse)
+    except ValueError:
+        return None
 
 def own_settings(name):
     """The settings a diff writes, as code: the `names = constants` lines it adds at the left

@@ -4,7 +4,7 @@ cells; each step is a diff of at most 60 lines, and the last is Adam and its sch
 giving microgpt.py byte for byte. Rung 2's gradients by hand are rung 3's Value gradients; counted
 pairs are the best any bigram can do, which gradient descent on the table nears from above. Every
 rung runs on a bare Python (and on the oldest CPython found) and prints microgpt.py's lines."""
-import difflib, math, os, random, re, shutil, subprocess, sys, tempfile, unittest
+import difflib, math, os, random, re, shutil, sys, tempfile, unittest
 
 import harness
 from test_settings_and_data import SETTING_MISTAKES
@@ -112,17 +112,13 @@ class Steps(unittest.TestCase):
     @unittest.skipIf(shutil.which('git') is None, 'git is not installed (CI installs it)')
     def test_the_last_steps_diff_applied_to_rung_5_gives_microgpt_py_byte_for_byte(self):
         with tempfile.TemporaryDirectory() as d:
-            shutil.copy(RUNGS[-1], os.path.join(d, 'microgpt.py'))
             with open(os.path.join(d, 'step.diff'), 'w', encoding='utf-8') as f:
                 f.writelines(difflib.unified_diff(harness.read(RUNGS[-1]).splitlines(True),
                                                   harness.read(harness.SCRIPT).splitlines(True),
                                                   'a/microgpt.py', 'b/microgpt.py'))
-            env = dict(os.environ, GIT_CEILING_DIRECTORIES=os.path.dirname(d))  # no repository
-            p = subprocess.run(['git', 'apply', 'step.diff'], cwd=d, env=env, capture_output=True,
-                               text=True)
-            self.assertEqual(p.returncode, 0, p.stderr)
-            with open(os.path.join(d, 'microgpt.py'), 'rb') as f, open(harness.SCRIPT, 'rb') as g:
-                self.assertEqual(f.read(), g.read())
+            landed = harness.git_apply(os.path.join(d, 'step.diff'), harness.read(RUNGS[-1]))
+            with open(harness.SCRIPT, encoding='utf-8', newline='') as f:
+                self.assertEqual(landed, f.read())  # byte for byte
 
 class Bigrams(unittest.TestCase):
     def test_rung_2s_gradients_by_hand_are_rung_3s_value_gradients(self):

@@ -25,11 +25,6 @@ SETTING_MISTAKES = [('n_embd', 15, 'n_embd (15) must be divisible by n_head (4)'
         ('beta2', '0.95', UNIT), ('input_path', 0, 'a path'), ('input_path', None, 'a path')]]
 
 
-def python_under_tests():
-    return [os.path.join(folder, name) for folder, _, names in os.walk(harness.ROOT + '/tests')
-            for name in sorted(names) if name.endswith('.py')]
-
-
 def snapshot(folder):
     """Every name in the folder, with each file's bytes: to show a run made or changed none."""
     paths = {name: os.path.join(folder, name) for name in os.listdir(folder)}
@@ -45,7 +40,9 @@ class OneSitting(unittest.TestCase):
         long = [line for line in self.lines if len(line) > 100]
         self.assertEqual([line[:len(s)] for line, s in zip(long, REFERENCE_LONG_LINES)] + long[5:],
                          REFERENCE_LONG_LINES)  # those five, and no other
-        wide = [f'{os.path.relpath(path, harness.ROOT)}:{no}' for path in python_under_tests()
+        python = [os.path.join(top, name) for top, _, names in os.walk(harness.ROOT + '/tests')
+                  for name in sorted(names) if name.endswith('.py')]
+        wide = [f'{os.path.relpath(path, harness.ROOT)}:{no}' for path in python
                 for no, line in enumerate(harness.read(path).split('\n'), 1)
                 if len(line) > 100 and not ('/ladder/' in path and line in long)]  # its own five
         self.assertEqual(wide, [])
