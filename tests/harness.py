@@ -2,10 +2,10 @@
 tools share, makes its text): load() runs its cells through the one named, in-process, and returns
 their namespace; run() runs it as a program in a folder of its own. Each takes experiment='NAME':
 microgpt.py with tests/experiments/NAME.diff applied with git apply, as a learner applies it."""
-import contextlib, gc, io, os, random, re, shutil, subprocess, sys, tempfile
+import contextlib, gc, io, os, random, re, shutil, subprocess, sys, tempfile, warnings
 
 from program import (EXPERIMENTS, NUMPY_SCRIPT, ROOT, SCRIPT, TORCH_SCRIPT, cells, experiment_names,
-                     git_apply, losses, patched, read, samples, source, through)
+                     git_apply, gradient_logs, losses, patched, read, samples, source, through)
 
 # A small dataset: quick to train on, with names longer and shorter than block_size (8).
 SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah', 'oliver', 'elijah',
@@ -41,7 +41,8 @@ def run_cell(ns, title, experiment=None):
     return run_code(dict(cells(source(experiment=experiment)))[title], ns)
 
 def run_code(code, ns, script=SCRIPT):
-    with contextlib.redirect_stdout(io.StringIO()) as out:
+    with contextlib.redirect_stdout(io.StringIO()) as out, warnings.catch_warnings():
+        warnings.simplefilter('ignore', ResourceWarning)  # the reference's open() left to close
         try:
             exec(compile(code, script, 'exec'), ns)
         finally:
@@ -120,16 +121,3 @@ def finite_difference(ns, doc, p, h=1e-6):
 
 SUMMARY = re.compile(r'^mean loss of the last (\d+) steps: (\d+\.\d{4}) '
                      r'\(a uniform guess over (\d+) tokens: (\d+\.\d{4})\)$', re.M)
-
-def gradient_logs(stdout):
-    """{step: {matrix: (rms weight, rms grad, update/weight)}} from gradient_log.diff's report."""
-    logs, step = {}, None
-    for line in stdout.splitlines():
-        if line.startswith('  at step '):
-            step = int(line.split()[2])
-            logs[step] = {}
-        elif line.startswith('  ') and step is not None:
-            name, *numbers = line.split()
-            logs[step][name] = tuple(float(x) for x in numbers)
-    return logs
-

@@ -80,6 +80,18 @@ def samples(stdout):
     return [line.split(': ', 1)[1] if ': ' in line else '' for line in stdout.splitlines()
             if line.startswith('sample ')]
 
+def gradient_logs(stdout):
+    """{step: {matrix: (rms weight, rms grad, update/weight)}} from gradient_log.diff's report."""
+    logs, step = {}, None
+    for line in stdout.splitlines():
+        if line.startswith('  at step '):
+            step = int(line.split()[2])
+            logs[step] = {}
+        elif line.startswith('  ') and step is not None:
+            name, *numbers = line.split()
+            logs[step][name] = tuple(float(x) for x in numbers)
+    return logs
+
 def seconds(s):  # as the tools' tables give a time
     if s < 90:
         return f'{s:.3f} s' if s < 1 else f'{s:.3g} s'

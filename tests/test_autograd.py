@@ -1,14 +1,9 @@
-"""The Value engine: every op's value and gradient against finite differences, a node used twice,
-and micrograd's two sanity tests against PyTorch in float64 (backward's lines and depth:
-test_settings_and_data.py and test_training.py)."""
+"""The Value engine: every op's value and gradient against finite differences, and a node used
+twice (backward's lines and depth: test_settings_and_data.py and test_training.py; the whole
+model's every gradient: test_twins.py)."""
 import math, unittest
 
 import harness
-
-try:
-    import torch
-except ImportError:
-    torch = None
 
 Value = harness.load('Autograd')['Value']
 # (expression, its inputs, its value): every op, with plain numbers on either side
@@ -50,39 +45,6 @@ class Ops(unittest.TestCase):
         b.backward()
         self.assertEqual(a.grad, 7.0 + 2 * 6.0)
 
-
-@unittest.skipIf(torch is None, 'PyTorch is not installed (CI installs it)')
-class AgainstPyTorch(unittest.TestCase):
-    """micrograd's two sanity tests, plus log and exp, in float64: values and gradients to 1e-12."""
-
-    def test_sanity_check_and_more_ops(self):
-        def sanity(x):
-            z = 2 * x + 2 + x
-            q = z.relu() + z * x
-            h = (z * z).relu()
-            return h + q + q * x
-
-        def more(a, b):
-            c = a + b
-            d = a * b + b ** 3
-            c = c + c + 1
-            c = c + 1 + c + (-a)
-            d = d + d * 2 + (b + a).relu()
-            d = d + 3 * d + (b - a).relu()
-            e = c - d
-            f = e ** 2
-            g = f / 2.0
-            g = g + 10.0 / f
-            return g + (a * 0.1).exp() * (b * b).log() - 1 / (b - 0.5) ** 0.5
-        for f, xs in ((sanity, [-4.0]), (more, [-4.0, 2.0])):
-            ours = [Value(x) for x in xs]
-            theirs = [torch.tensor([x], dtype=torch.float64, requires_grad=True) for x in xs]
-            out, tout = f(*ours), f(*theirs)
-            out.backward()
-            tout.backward()
-            pairs = [(v.grad, t.grad.item()) for v, t in zip(ours, theirs)]
-            for a, b in [(out.data, tout.item())] + pairs:
-                self.assertLessEqual(abs(a - b), 1e-12 * max(1.0, abs(b)), (f.__name__, a, b))
 
 if __name__ == '__main__':
     unittest.main()

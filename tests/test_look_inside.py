@@ -9,7 +9,6 @@ with contextlib.suppress(ImportError):
     import numpy as np
 
 SCRIPT = os.path.join('tests', 'look_inside', 'look_inside.py')  # in a repository's folder
-NUMPY_SCRIPT = os.path.join(harness.ROOT, 'tests', 'twins', 'microgpt_numpy.py')
 SHAPE = {'n_embd': 8, 'n_head': 2, 'n_layer': 2}  # narrow, a few steps: what is drawn is the same
 needs_numpy = unittest.skipIf(np is None, 'NumPy is not installed (CI installs it)')
 
@@ -22,17 +21,20 @@ def texts(svg, kind, step=None):  # the words of each <text class=kind> (of that
     step = '' if step is None else f' data-step="{step}"'
     return re.findall(rf'<text [^>]*class="{kind}"{step}[^>]*>([^<]*)<', svg)
 
+@unittest.skipIf(shutil.which('git') is None, 'the gradient log is a diff: git apply needs git')
 class Pictures(unittest.TestCase):
-    # The real cells, with the gradient-log experiment applied, as look_inside.train() applies it.
-    ns = harness.load('Training', experiment='gradient_log', num_steps=6, grad_log_every=1, **SHAPE)
-    ns['_source'] = harness.source().splitlines()  # as look_inside.train() keeps it
-    logs, vocab = harness.gradient_logs(ns['_stdout']), ns['uchars'] + ['BOS']
-    steps, labels = look_inside.forward_pass(ns, 'emma', 3)
-    if np:  # the NumPy twin's gpt() on these weights, for BOS emma: a row of each a position
-        twin = harness.load('Model', script=NUMPY_SCRIPT, **SHAPE)
-        for matrix, rows in ns['state_dict'].items():
-            twin['state_dict'][matrix][...] = [[p.data for p in row] for row in rows]
-        logits, cache = twin['gpt'](look_inside.tokens_of(ns, 'emma'))
+    @classmethod
+    def setUpClass(cls):  # the real cells, with the gradient log, as look_inside.train() runs them
+        cls.ns = ns = harness.load('Training', experiment='gradient_log', num_steps=6,
+                                   grad_log_every=1, **SHAPE)
+        ns['_source'] = harness.source().splitlines()  # as look_inside.train() keeps it
+        cls.logs, cls.vocab = harness.gradient_logs(ns['_stdout']), ns['uchars'] + ['BOS']
+        cls.steps, cls.labels = look_inside.forward_pass(ns, 'emma', 3)
+        if np:  # the NumPy twin's gpt() on these weights, for BOS emma: a row of each a position
+            cls.twin = harness.load('Model', script=harness.NUMPY_SCRIPT, **SHAPE)
+            for matrix, rows in ns['state_dict'].items():
+                cls.twin['state_dict'][matrix][...] = [[p.data for p in row] for row in rows]
+            cls.logits, cls.cache = cls.twin['gpt'](look_inside.tokens_of(ns, 'emma'))
 
     @needs_numpy
     def test_the_attention_rows_and_the_next_characters_bars_are_the_twins(self):

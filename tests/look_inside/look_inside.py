@@ -29,8 +29,8 @@ data-value attribute, so a test can check that the picture shows the model's own
 import argparse, io, math, os, sys
 from html import escape
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for harness
-import harness
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: program
+import program
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INK, FAINT, CARD = '#222', '#666', '#ffffff'  # dark ink on a white card: light and dark themes
@@ -41,10 +41,10 @@ def train(name=None, position=None):
     diff applies), in the repository's folder; return (namespace, the log or None). A name with
     characters the data lacks stops it once the Tokenizer cell has run, before training."""
     try:
-        code = harness.source(experiment='gradient_log', codes={'grad_log_every': '1'})
+        code = program.source(experiment='gradient_log', codes={'grad_log_every': '1'})
     except ValueError as e:  # the learner's edits moved the lines the diff changes
         print(f'look_inside: no learning.svg: {e}', file=sys.stderr)
-        with open(harness.SCRIPT, encoding='utf-8') as f:
+        with open(program.SCRIPT, encoding='utf-8') as f:
             code = f.read()
     out = io.StringIO()
 
@@ -56,12 +56,12 @@ def train(name=None, position=None):
                   flush=True)
     ns = {'__name__': 'microgpt', 'print': printed}
     cwd = os.getcwd()
-    os.chdir(harness.ROOT)  # the file's input_path is relative to it, as for `python microgpt.py`
+    os.chdir(program.ROOT)  # the file's input_path is relative to it, as for `python microgpt.py`
     try:
         ns['_source'] = code.splitlines()  # forward_pass labels each vector with its line of gpt()
         offset = 0
-        for title, cell in harness.cells(code):
-            exec(compile('\n' * offset + cell, harness.SCRIPT, 'exec'), ns)  # the file's lines
+        for title, cell in program.cells(code):
+            exec(compile('\n' * offset + cell, program.SCRIPT, 'exec'), ns)  # the file's lines
             offset += cell.count('\n')
             if title == 'Tokenizer':  # the name and the position known: checked before training
                 drawn = ns['docs'][0] if name is None else name
@@ -79,7 +79,7 @@ def train(name=None, position=None):
     finally:
         os.chdir(cwd)
     print(file=sys.stderr)
-    return ns, (harness.gradient_logs(out.getvalue()) if 'grad_log_every' in ns else None)
+    return ns, (program.gradient_logs(out.getvalue()) if 'grad_log_every' in ns else None)
 
 
 # The numbers: each computed from the trained model, in plain Python.

@@ -23,10 +23,10 @@ each CPython from 3.6 up under ~/.pyenv/versions or as python3.N on PATH, and py
 """
 import argparse, os, platform, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: harness
-import harness
-from harness import cpu, seconds
-sys.path.insert(0, os.path.join(harness.ROOT, 'tests', 'ci'))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: program
+import program
+from program import cpu, seconds, through
+sys.path.insert(0, os.path.join(program.ROOT, 'tests', 'ci'))
 import pythons as ci_pythons
 
 try:
@@ -37,7 +37,6 @@ except ImportError:
 # tests/MEASUREMENTS.md's table: (settings, steps to time); the big models few, each takes seconds
 CONFIGURATIONS = [({}, 30), ({'n_embd': '64'}, 6), ({'n_layer': '8'}, 6),
                   ({'n_layer': '8', 'block_size': '32'}, 6), ({'n_embd': '256'}, 3)]
-NUMPY_SCRIPT = os.path.join(harness.ROOT, 'tests', 'twins', 'microgpt_numpy.py')
 # An interpreter's major.minor, then its name; in code any Python runs, so an old one is named too
 WHOAMI = ("import platform, sys; v = getattr(sys, 'pypy_version_info', None); "
           "sys.stdout.write('%d.%d %s %s%s\\n' % (sys.version_info[:2] + "
@@ -88,47 +87,47 @@ def check_settings(settings):
     """microgpt.py's Settings cell, run here with `settings`: a name that is not one of its
     settings, a value it refuses, or one that is not Python is one line, before any interpreter
     starts."""
-    cell = through(harness.read(harness.SCRIPT), 'Settings')
+    cell = through(program.read(program.SCRIPT), 'Settings')
     names = [name for line in re.findall(r'(?m)^(\w+(?:, \w+)*) = ', cell)
              for name in line.split(', ')]
     for key in settings:
         if key not in names:
             fail(f'--set {key}: microgpt.py has no such setting; it has {", ".join(names)}')
-    code = through(harness.source(codes=settings), 'Settings')
+    code = through(program.source(codes=settings), 'Settings')
     try:
-        exec(compile(code, harness.SCRIPT, 'exec'), {'__name__': 'benchmark-check'})
-    except SystemExit as e:  # check() in the Settings cell: 'microgpt: ...'
+        exec(compile(code, program.SCRIPT, 'exec'), {'__name__': 'benchmark-check'})
+    except SystemExit as e:  # a check in the Settings cell: 'microgpt: ...'
         stopped(f'with --set {shown(settings)}, microgpt.py', str(e.code))
     except Exception as e:
         fail(f'with --set {shown(settings)}, microgpt.py stops: {type(e).__name__}: {e}')
 
 
-def through(text, last):
-    """The program's text up to the end of its cell titled `last`."""
-    cells = harness.cells(text)
-    return ''.join(c for _, c in cells[:[title for title, _ in cells].index(last) + 1])
+def prepared(d, text):
+    """Folder d with the program's text as microgpt.py, and the shipped input.txt."""
+    with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+        f.write(text)
+    shutil.copy(os.path.join(program.ROOT, 'input.txt'), d)
+    return d
 
 
 def check_run(python, name, settings, script):
     """Run the script's cells through Parameters (the data, its characters, the memory check, the
     weights) with `python`, as measure() will: where it stops, it stops here, before any timing."""
-    text = through(harness.source(script, codes=settings), 'Parameters')
+    text = through(program.source(script, codes=settings), 'Parameters')
     with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
-        harness.prepare(d, text=text, shipped_data=True)
-        p = subprocess.run([python, 'microgpt.py'], cwd=d, capture_output=True, text=True,
+        p = subprocess.run([python, 'microgpt.py'], cwd=prepared(d, text), capture_output=True, text=True,
                            encoding='utf-8', stdin=subprocess.DEVNULL)
     if p.returncode != 0:
         stopped(f'{os.path.basename(script)} with {shown(settings)} on {name}', p.stderr)
 
 
-def measure(python, name, settings, steps, script=harness.SCRIPT):
+def measure(python, name, settings, steps, script=program.SCRIPT):
     """{'params', 'step', 'peak_mb'}: one run of microgpt.py (or the PyTorch file) with `settings`
     ({name: code})."""
     codes = {**settings, 'num_steps': str(steps)}
-    text = through(harness.source(script, codes=codes), 'Training')  # no sampling: not timed
+    text = through(program.source(script, codes=codes), 'Training')  # no sampling: not timed
     with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
-        harness.prepare(d, text=text, shipped_data=True)
-        child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=d, stdout=subprocess.PIPE,
+        child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=prepared(d, text), stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True, encoding='utf-8',
                                  stdin=subprocess.DEVNULL)
         params, stamps = None, []
@@ -193,17 +192,17 @@ def twins(python, flag, rounds=3):
     ratios."""
     name, (torch_version, numpy_version) = interpreter(python, flag, ('torch', 'numpy'))
     own = interpreter(sys.executable, 'this Python')[0]
-    runs = [('microgpt.py', sys.executable, harness.SCRIPT, own),
-            ('microgpt_torch.py', python, harness.TORCH_SCRIPT, f'PyTorch {torch_version}, {name}'),
-            ('microgpt_numpy.py', python, NUMPY_SCRIPT, f'NumPy {numpy_version}, {name}')]
+    runs = [('microgpt.py', sys.executable, program.SCRIPT, own),
+            ('microgpt_torch.py', python, program.TORCH_SCRIPT, f'PyTorch {torch_version}, {name}'),
+            ('microgpt_numpy.py', python, program.NUMPY_SCRIPT, f'NumPy {numpy_version}, {name}')]
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, {platform.system()}, '
           'each printed golden_output.txt\n')
     times = {program: [] for program, _, _, _ in runs}
     with tempfile.TemporaryDirectory(prefix='microgpt-twins-') as d:
         for program, _, script, _ in runs:
             shutil.copy(script, os.path.join(d, program))
-        shutil.copy(os.path.join(harness.ROOT, 'input.txt'), d)
-        with open(os.path.join(harness.ROOT, 'tests', 'golden_output.txt'), encoding='utf-8') as f:
+        shutil.copy(os.path.join(program.ROOT, 'input.txt'), d)
+        with open(os.path.join(program.ROOT, 'tests', 'golden_output.txt'), encoding='utf-8') as f:
             golden = f.read()
         for r in range(rounds):
             for program, interpreter_path, _, _ in runs:
@@ -215,13 +214,20 @@ def twins(python, flag, rounds=3):
                     fail(f'{program} did not print golden_output.txt:\n{p.stderr}')
                 print(f'benchmark: round {r + 1}, {program}: {times[program][-1]:.2f} s',
                       file=sys.stderr, flush=True)
+    for line in twins_table(times, {program: described for program, _, _, described in runs}):
+        print(line)
+
+
+def twins_table(times, described):
+    """The table's lines: each program's median wall time over its rounds, and how many times
+    faster than microgpt.py's median it ran."""
     base = statistics.median(times['microgpt.py'])
-    print('| program | whole default run (median) | runs | microgpt.py\'s time over its |')
-    print('| --- | --- | --- | --- |')
-    for program, _, _, described in runs:
-        median = statistics.median(times[program])
-        print(f"| {program} ({described}) | {median:.2f} s | "
-              f"{', '.join(f'{t:.2f}' for t in times[program])} | {base / median:.0f}x |")
+    yield '| program | whole default run (median) | runs | microgpt.py\'s time over its |'
+    yield '| --- | --- | --- | --- |'
+    for program, runs in times.items():
+        median = statistics.median(runs)
+        yield (f"| {program} ({described[program]}) | {median:.2f} s | "
+               f"{', '.join(f'{t:.2f}' for t in runs)} | {base / median:.0f}x |")
 
 
 def main():
@@ -268,27 +274,27 @@ def main():
     configurations = CONFIGURATIONS if everywhere else [(settings, args.steps or 20)]
     for chosen, _ in configurations:
         check_settings(chosen)
-    runners = [(shutil.which(p) or p, harness.SCRIPT, f'--python {p}') for p in args.python]
+    runners = [(shutil.which(p) or p, program.SCRIPT, f'--python {p}') for p in args.python]
     found = []  # what was looked for, said once every check has passed
     if everywhere:
         for label, path in ci_pythons.pythons():
             found.append(f'benchmark: {label}: {path or "not found, skipped"}')
             if path:
-                runners.append((path, harness.SCRIPT, path))
+                runners.append((path, program.SCRIPT, path))
     elif not runners:
-        runners = [(sys.executable, harness.SCRIPT, 'this Python')]
+        runners = [(sys.executable, program.SCRIPT, 'this Python')]
     if args.torch:
-        runners.append((shutil.which(args.torch) or args.torch, harness.TORCH_SCRIPT,
+        runners.append((shutil.which(args.torch) or args.torch, program.TORCH_SCRIPT,
                         f'--torch {args.torch}'))
     elif everywhere:
         has_torch = subprocess.run([sys.executable, '-c', 'import torch'], capture_output=True)
         if has_torch.returncode == 0:
-            runners.append((sys.executable, harness.TORCH_SCRIPT, 'this Python'))
+            runners.append((sys.executable, program.TORCH_SCRIPT, 'this Python'))
         found.append('benchmark: PyTorch file: ' + (sys.executable if has_torch.returncode == 0
                      else 'no PyTorch here (--torch PYTHON), skipped'))
     named = []  # each interpreter asked what it is, then each configuration tried on each
     for python, script, flag in runners:
-        if script == harness.TORCH_SCRIPT:
+        if script == program.TORCH_SCRIPT:
             name, (version,) = interpreter(python, flag, ('torch',))
             name = f'PyTorch {version}, CPU ({name})'
         else:
