@@ -194,7 +194,6 @@ try:
         gc.collect(0)  # frees this step's graph: backward()'s build_topo refers to itself
 except KeyboardInterrupt:  # Ctrl-C: training stops here, and the model as it is makes the names
     print(f"stopped by Ctrl-C after {len(loss_history)} steps")
-gc.enable()
 if loss_history:  # one name's loss jumps about: a mean over many shows the progress
     recent = loss_history[-100:]
     print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
@@ -215,3 +214,4 @@ for sample_idx in range(20):
             break
         sample.append(uchars[token_id])
     print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
+gc.enable()  # on again only now: sampling makes no cycles, and a big model's would be slow

@@ -32,7 +32,10 @@ def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
             with open(settings['input_path'], 'w', encoding='utf-8') as f:
                 f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
         ns = {'__name__': 'microgpt'}
-        run_code(through(source(script, experiment, **settings), upto), ns, script)
+        try:
+            run_code(through(source(script, experiment, **settings), upto), ns, script)
+        finally:
+            gc.enable()  # paused from Training to the end of Inference: on for the other tests
     return ns
 
 def run_cell(ns, title, experiment=None):

@@ -1,6 +1,6 @@
 """Ctrl-C in training stops it, and the mean loss and the samples still come, from what was learned
-(before the first step ends, no mean of nothing); anywhere else, Python's own; after training,
-stopped or not, the collector is on again."""
+(before the first step ends, no mean of nothing); anywhere else, Python's own; once the names are
+out, training stopped or not, the collector is on again."""
 import gc, signal, subprocess, sys, tempfile, unittest
 
 import harness
@@ -64,16 +64,17 @@ class Elsewhere(unittest.TestCase):
             harness.run_cell(ns, 'Inference')
         self.assertEqual(len(harness.samples(ns['_stdout'])), 3)  # the names so far stay
 
-    def test_the_collector_is_on_and_ctrl_c_as_before_after_training_stopped_or_not(self):
+    def test_the_collector_is_on_and_ctrl_c_as_before_once_training_stopped_or_not_sampled(self):
         before = signal.getsignal(signal.SIGINT)
         for stop_at in (None, 0):  # as it is; Ctrl-C before the first step ends
             with self.subTest(stop_at=stop_at):
                 ns = harness.load('Model', num_steps=2)
-                if stop_at is not None:
-                    pressed(ns, 'step', stop_at)
+                gpt = pressed(ns, 'step', stop_at)
                 out = harness.run_cell(ns, 'Training')
                 self.assertEqual('stopped by Ctrl-C after 0 steps\n' in out, stop_at == 0)
                 self.assertEqual('mean loss' in out, stop_at is None)  # not a mean of nothing
+                ns['gpt'] = gpt
+                self.assertEqual(len(harness.samples(harness.run_cell(ns, 'Inference'))), 20)
                 self.assertIs(signal.getsignal(signal.SIGINT), before)
                 self.assertTrue(gc.isenabled())
 
