@@ -78,6 +78,7 @@ class Value:
                     build_topo(child)
                 topo.append(v)
         build_topo(self)
+        del build_topo  # it refers to itself: let go, the graph is freed once unused
         self.grad = 1  # then the chain rule, from the loss back to every parameter
         for v in reversed(topo):
             for child, local_grad in zip(v._children, v._local_grads):
@@ -191,13 +192,12 @@ try:
         loss_history.append(loss.data)
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss = losses = loss_t = logits = probs = keys = values = None  # this step's graph can go
-        gc.collect(0)  # frees this step's graph: backward()'s build_topo refers to itself
+        gc.collect(0)  # newest objects only: CPython freed the graph already, PyPy does it here
 except KeyboardInterrupt:  # Ctrl-C: training stops here, and the model as it is makes the names
     print(f"stopped by Ctrl-C after {len(loss_history)} steps")
-if loss_history:  # one name's loss jumps about: a mean over many shows the progress
-    recent = loss_history[-100:]
-    print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
-          f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
+recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
+if recent: print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f}"
+                 f" (a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
 
 # %% Inference
 # Make up new names: from BOS, draw each next character from the model's probabilities, until BOS.

@@ -30,8 +30,8 @@ def checks(script):
     the download and the Parameters cell's size check are microgpt.py's alone."""
     text = dict(harness.cells(harness.source(script)))
     lines = ''.join(text[cell] for cell in ('Settings', 'Data', 'Tokenizer')).splitlines()
-    kept = [line for i, line in enumerate(lines) if line.startswith('docs = ') or 'sys.exit(' in line
-            or (lines[i + 1:] or [''])[0].startswith('    sys.exit(')]
+    kept = [line for i, line in enumerate(lines) if line.startswith('docs = ')
+            or 'sys.exit(' in line or (lines[i + 1:] or [''])[0].startswith('    sys.exit(')]
     return [line.split('  #')[0] for line in kept]
 
 

@@ -115,8 +115,8 @@ def check_run(python, name, settings, script):
     weights) with `python`, as measure() will: where it stops, it stops here, before any timing."""
     text = through(program.source(script, codes=settings), 'Parameters')
     with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
-        p = subprocess.run([python, 'microgpt.py'], cwd=prepared(d, text), capture_output=True, text=True,
-                           encoding='utf-8', stdin=subprocess.DEVNULL)
+        p = subprocess.run([python, 'microgpt.py'], cwd=prepared(d, text), capture_output=True,
+                           text=True, encoding='utf-8', stdin=subprocess.DEVNULL)
     if p.returncode != 0:
         stopped(f'{os.path.basename(script)} with {shown(settings)} on {name}', p.stderr)
 
@@ -127,9 +127,9 @@ def measure(python, name, settings, steps, script=program.SCRIPT):
     codes = {**settings, 'num_steps': str(steps)}
     text = through(program.source(script, codes=codes), 'Training')  # no sampling: not timed
     with tempfile.TemporaryDirectory(prefix='microgpt-bench-') as d:
-        child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=prepared(d, text), stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, encoding='utf-8',
-                                 stdin=subprocess.DEVNULL)
+        child = subprocess.Popen([python, '-u', 'microgpt.py'], cwd=prepared(d, text),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 encoding='utf-8', stdin=subprocess.DEVNULL)
         params, stamps = None, []
         for line in child.stdout:  # each step's line is printed as the step ends: time its arrival
             if line.startswith('num params:'):
