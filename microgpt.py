@@ -10,12 +10,11 @@ n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
-# training
+if n_embd % n_head != 0: sys.exit("microgpt: n_embd must be divisible by n_head")  # else silent
+if temperature <= 0: sys.exit("microgpt: temperature must be above 0")  # else fails after training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
-if n_embd % n_head != 0: sys.exit("microgpt: n_embd must be divisible by n_head")  # else silent
-if temperature <= 0: sys.exit("microgpt: temperature must be above 0")  # else fails after training
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.
@@ -89,10 +88,9 @@ class Value:
 ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') if os.name == 'posix' else 8e9
 need = 600 * block_size * n_embd * (n_layer * (24 * n_embd + 3 * block_size) + 2 * vocab_size)
 sys.setrecursionlimit(1000 + 2 * vocab_size + (n_layer + 1) * (8 * n_embd + 2 * block_size + 20))
-fix = max((24 * n_embd * n_layer, 'n_embd or n_layer'), (3 * block_size * n_layer, 'block_size'),
-          (2 * vocab_size, f'the number of distinct characters in {input_path}'))[1]  # the biggest
 if need > ram or sys.getrecursionlimit() > 11000:  # a step's graph would fill memory or the stack
-    sys.exit(f"microgpt: too big for this machine: lower {fix}")
+    sys.exit("microgpt: too big for this machine: " + max((8 * n_embd, 'lower n_embd or n_layer'),
+             (2 * block_size, 'lower block_size'), (vocab_size, 'fewer characters in input'))[1])
 head_dim = n_embd // n_head  # the width each head reads
 matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
@@ -122,7 +120,7 @@ def rmsnorm(x):
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
-def gpt(token_id, pos_id, keys, values):
+def gpt(token_id, pos_id, keys, values):  # GPT-2's, but RMSNorm, no biases, ReLU² not GeLU
     tok_emb = state_dict['wte'][token_id]  # token embedding
     pos_emb = state_dict['wpe'][pos_id]  # position embedding
     x = [t + p for t, p in zip(tok_emb, pos_emb)]  # joint token and position embedding

@@ -103,12 +103,12 @@ class OneLine(unittest.TestCase):
 
     def test_a_model_too_big_for_memory_or_the_stack_names_the_setting_to_lower(self):
         many = [chr(0x4e00 + i) for i in range(6000)]  # 6,000 distinct characters: a deep softmax
-        for fix, kw in [('n_embd or n_layer', dict(n_embd=1024)),
-                        ('n_embd or n_layer', dict(n_layer=300)),
-                        ('block_size', dict(block_size=2000)),
-                        ('the number of distinct characters in input.txt', dict(data=many))]:
+        for fix, kw in [('lower n_embd or n_layer', dict(n_embd=1024)),
+                        ('lower n_embd or n_layer', dict(n_layer=300)),
+                        ('lower block_size', dict(block_size=2000)),
+                        ('fewer characters in input', dict(data=many))]:
             with self.subTest(fix=fix, **{k: v for k, v in kw.items() if k != 'data'}):
-                p = self.run_bad(f'microgpt: too big for this machine: lower {fix}\n', **small(kw))
+                p = self.run_bad(f'microgpt: too big for this machine: {fix}\n', **small(kw))
                 self.assertNotIn('num params', p.stdout)  # before a single weight is drawn
 
     def test_the_memory_it_measures_against_is_this_machines_or_8_gb_where_python_cannot_say(self):

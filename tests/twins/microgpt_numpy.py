@@ -15,13 +15,11 @@ n_embd = 16                # width of the network: each token's vector
 n_head = 4                 # attention heads; each reads n_embd // n_head of the width
 n_layer = 1                # depth of the network: transformer blocks
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
-# training
+if n_embd % n_head != 0: sys.exit("microgpt: n_embd must be divisible by n_head")  # else silent
+if temperature <= 0: sys.exit("microgpt: temperature must be above 0")  # else fails after training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
-
-if n_embd % n_head != 0: sys.exit("microgpt: n_embd must be divisible by n_head")  # else silent
-if temperature <= 0: sys.exit("microgpt: temperature must be above 0")  # else fails after training
 
 # %% Data
 # The same documents in the same shuffled order.
