@@ -21,7 +21,11 @@ def texts(svg, kind, step=None):  # the words of each <text class=kind> (of that
     step = '' if step is None else f' data-step="{step}"'
     return re.findall(rf'<text [^>]*class="{kind}"{step}[^>]*>([^<]*)<', svg)
 
-@unittest.skipIf(shutil.which('git') is None, 'the gradient log is a diff: git apply needs git')
+def setUpModule():  # learning.svg draws gradient_log.diff's numbers, applied with git apply
+    if shutil.which('git') is None:
+        raise unittest.SkipTest('git is not installed: the gradient log is a diff')
+
+
 class Pictures(unittest.TestCase):
     @classmethod
     def setUpClass(cls):  # the real cells, with the gradient log, as look_inside.train() runs them
