@@ -2,8 +2,9 @@
 the file as shipped and after an edit of theirs, any two together, and git apply -R undoes it, their
 edits kept; each header says how, and lists its own lines to put back before an undo; each patched
 file does what its diff says. And their runner, experiments.py. (save_and_load: its own file.)"""
-import ast, collections, math, os, random, re, shutil, signal, subprocess, sys
+import ast, collections, math, os, random, re, runpy, shutil, signal, subprocess, sys
 import tempfile, time, unittest
+import xml.etree.ElementTree as ET
 
 import harness
 
@@ -138,9 +139,8 @@ class TheRunner(unittest.TestCase):
                 self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines())), (1, '', 1))
 
     def clone(self, d, old, new):
-        """A git repository in d like a clone of this one (the program, its data, the runner and the
-        diffs, committed), then microgpt.py edited, old to new, as a learner would."""
-        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'harness.py'),
+        """A clone in d of what the runner needs (not harness.py), then microgpt.py edited."""
+        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'program.py'),
                   os.path.relpath(RUNNER, harness.ROOT)] + [
                       os.path.join('tests', 'experiments', n + '.diff') for n in EXPECTED]:
             os.makedirs(os.path.dirname(os.path.join(d, f)) or d, exist_ok=True)
@@ -183,6 +183,22 @@ class TheRunner(unittest.TestCase):
             err = child.communicate(timeout=60)[1]
             self.assertEqual((child.returncode, os.listdir(tmp)), (1, []))
             self.assertIn('experiments: stopped by signal', err)
+
+    def test_the_picture_has_a_panel_for_each_run_its_label_and_line_over_the_shipped_band(self):
+        runner = runpy.run_path(RUNNER)  # its functions: run as a module, it runs nothing
+        fall = lambda top, steps: [top - k / steps for k in range(steps)]  # a tiny run's losses
+        curves = [('relu', fall(3.1, 60), 27), ('functions', fall(3.4, 80), 40)]
+        svg = ET.fromstring(runner['svg']((fall(3.0, 60), 27), curves, 'title', window=10))
+        tag = lambda name: svg.iter('{http://www.w3.org/2000/svg}' + name)
+        texts, lines = {t.text: t.get('x') for t in tag('text')}, list(tag('polyline'))
+        self.assertEqual(len(lines), 2 * len(curves))  # a grey band and a coloured line each
+        for i, (label, losses, vocab) in enumerate(curves):
+            for line, ink, n in ((lines[2 * i], runner['GREY'], 51),
+                                 (lines[2 * i + 1], runner['COLOURS'][i], len(losses) - 9)):
+                xs = [float(p.split(',')[0]) for p in line.get('points').split()]
+                self.assertEqual((line.get('stroke'), len(xs)), (ink, n), label)  # 10-step means
+                self.assertLessEqual(float(texts[label]), min(xs))  # in the panel it names
+            self.assertIn(f'uniform guess over {vocab} tokens', texts)
 
 class WhatEachDoes(unittest.TestCase):
     def test_prompt_samples_are_the_models_likeliest_characters_after_it_and_nothing_else(self):
