@@ -27,7 +27,7 @@ class SaveAndLoad(unittest.TestCase):
             signal.signal(signal.SIGINT, signal.SIG_DFL)  # and a umask that keeps out others: a
             os.umask(0o027)  # new file of the user's own gets it, as model.json must
         with tempfile.TemporaryDirectory() as d:
-            harness.prepare(d, data=harness.SMALL_NAMES, experiment=EXPERIMENT, **NARROW)  # 500 steps
+            harness.prepare(d, data=harness.SMALL_NAMES, experiment=EXPERIMENT, **NARROW)
             child = subprocess.Popen([sys.executable, '-u', 'microgpt.py'], cwd=d, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      preexec_fn=terminal)
