@@ -1,9 +1,10 @@
 """The experiments, tests/experiments/*.diff, used as a learner uses them, with git: each applies to
 the file as shipped and after an edit of theirs, any two together, and git apply -R undoes it, their
-edits kept; each header says how, and lists its own lines to put back before an undo; each patched
-file does what its diff says. And their runner, experiments.py. (save_and_load: its own file.)"""
-import ast, collections, math, os, random, re, shutil, signal, subprocess, sys
-import tempfile, time, unittest
+edits kept; each header says how, and lists its own lines to put back before an undo; each does what
+it says, and stops a wrong setting of its own that would be silent or cost the run. And the runner,
+experiments.py, on its own, and its picture's panels. (save_and_load: its own file.)"""
+import ast, collections, math, os, random, re, runpy, shutil, subprocess, sys, tempfile, unittest
+import xml.etree.ElementTree as ET
 
 import harness
 
@@ -32,8 +33,7 @@ def apply(text, name, reverse=False):
         return None
 
 def own_settings(name):
-    """The settings a diff writes, as code: the `names = constants` lines it adds at the left
-    margin, each name assigned nowhere else in the patched file."""
+    """The settings a diff writes: `names = constants` lines it adds, each name assigned once."""
     text = harness.patched(name)
     tree, lines = ast.parse(text), text.splitlines()
     names = lambda node: [t.id for t in ast.walk(node.targets[0]) if isinstance(t, ast.Name)]
@@ -96,21 +96,15 @@ class Diffs(unittest.TestCase):
                     self.assertEqual((p.returncode, len(harness.samples(p.stdout))), (0, 20))
 
     def test_a_setting_an_experiment_adds_set_wrong_is_one_line_before_any_work(self):
-        text = "save_path and load_path must be text, or ''"
+        # Where the mistake would be silent or fail after training (a wrong type: Python's own).
         for name, setting, values, expect in [
-                ('prompt', 'prompt', ['sebastia', 5],
-                 'prompt must be text shorter than block_size (8), not {!r}'),
-                ('prompt', 'prompt', ['Zo!'], "prompt has characters not in input.txt: ['!', 'Z']"),
-                ('gradient_log', 'grad_log_every', [-1, 1.5],
-                 'grad_log_every must be an int, 0 for never, not {!r}'),
-                ('dropout', 'dropout', [1.0, '0.1'],
-                 'dropout must be an int or a float from 0 to below 1, not {!r}'),
+                ('prompt', 'prompt', ['sebastia'], 'prompt must be shorter than block_size (8)'),
+                ('prompt', 'prompt', ['Zo!'], "prompt's ['!', 'Z'] are not in input.txt"),
+                ('dropout', 'dropout', [1.0, -0.1], 'dropout must be from 0 to below 1'),
                 ('lr_schedule', 'lr_schedule', ['cos'],
-                 "lr_schedule must be 'constant', 'linear' or 'cosine', not {!r}"),
+                 "lr_schedule must be 'constant', 'linear' or 'cosine'"),
                 ('lr_schedule', 'warmup_steps', [500, -1],
-                 'warmup_steps must be an int from 0 to below num_steps, not {!r}'),
-                ('save_and_load', 'save_path', [True], text),
-                ('save_and_load', 'load_path', [3], text),
+                 'warmup_steps must be from 0 to below num_steps'),
                 ('held_out', 'num_steps', [500], 'input.txt has too few names to hold some out: '
                                                  'it needs 10 or more')]:  # (with 9 names)
             for value in values:
@@ -118,7 +112,7 @@ class Diffs(unittest.TestCase):
                     p = harness.run(data=harness.SMALL_NAMES[:9 if name == 'held_out' else None],
                                     experiment=name, **{setting: value})
                     self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout)),
-                                     (1, f'microgpt: {expect.format(value)}\n', []))
+                                     (1, f'microgpt: {expect}\n', []))
 
 class TheRunner(unittest.TestCase):
     def runner(self, *args, cwd=None, script=RUNNER, **kw):
@@ -126,21 +120,16 @@ class TheRunner(unittest.TestCase):
                               text=True, timeout=300, **kw)
 
     def test_help_list_source_and_names_it_does_not_know(self):
-        self.assertIn('python tests/experiments/experiments.py shipped relu',
-                      self.runner('--help').stdout)
-        listed = self.runner('--list').stdout
-        for name in EXPECTED:
-            self.assertIn(f'`{name}.diff`', listed)  # the table shows what each did
+        self.assertIn('tests/experiments/experiments.py shipped relu', self.runner('-h').stdout)
+        listed = self.runner('--list').stdout  # the table shows what each did
+        self.assertEqual([name for name in EXPECTED if f'`{name}.diff`' not in listed], [])
         self.assertEqual(self.runner('--source', ALONE).stdout, harness.patched(ALONE))
-        for args in (['relux'], ['relu', 'nosuch'], ['--sauce', 'relu']):
-            with self.subTest(args=args):
-                p = self.runner(*args)
-                self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines())), (1, '', 1))
+        for p in (self.runner(*args) for args in (['relux'], ['relu', 'x'], ['--sauce', 'relu'])):
+            self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines())), (1, '', 1))
 
     def clone(self, d, old, new):
-        """A git repository in d like a clone of this one (the program, its data, the runner and the
-        diffs, committed), then microgpt.py edited, old to new, as a learner would."""
-        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'harness.py'),
+        """A clone in d of what the runner needs (not harness.py), then microgpt.py edited."""
+        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'program.py'),
                   os.path.relpath(RUNNER, harness.ROOT)] + [
                       os.path.join('tests', 'experiments', n + '.diff') for n in EXPECTED]:
             os.makedirs(os.path.dirname(os.path.join(d, f)) or d, exist_ok=True)
@@ -167,22 +156,21 @@ class TheRunner(unittest.TestCase):
         self.assertRegex(p.stderr, r'^experiments: relu...\nexperiments: relu.diff does not apply '
                                    r'to this microgpt.py: patch failed: microgpt.py:\d+\n\Z')
 
-    @unittest.skipIf(sys.platform == 'win32', 'Windows has no SIGTERM to send')
-    def test_a_signal_leaves_no_temporary_folder(self):
-        with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as tmp:
-            child = subprocess.Popen(
-                [sys.executable, self.clone(d, 'steps = 500', 'steps = 100000'), 'shipped'], cwd=d,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ,
-                                                                                    TMPDIR=tmp))
-            deadline = time.time() + 60
-            while time.time() < deadline and not any(  # its folder, with the copies it runs
-                    os.path.exists(os.path.join(tmp, f, 'functions.txt')) for f in os.listdir(tmp)):
-                time.sleep(0.05)
-            self.assertTrue(os.listdir(tmp))
-            child.send_signal(signal.SIGTERM)
-            err = child.communicate(timeout=60)[1]
-            self.assertEqual((child.returncode, os.listdir(tmp)), (1, []))
-            self.assertIn('experiments: stopped by signal', err)
+    def test_the_picture_has_a_panel_for_each_run_its_label_and_line_over_the_shipped_band(self):
+        runner = runpy.run_path(RUNNER)  # its functions: run as a module, it runs nothing
+        fall = lambda top, steps: [top - k / steps for k in range(steps)]  # a tiny run's losses
+        curves = [('relu', fall(3.1, 60), 27), ('functions', fall(3.4, 80), 40)]
+        svg = ET.fromstring(runner['svg']((fall(3.0, 60), 27), curves, 'title', window=10))
+        tag = lambda name: svg.iter('{http://www.w3.org/2000/svg}' + name)
+        texts, lines = {t.text: t.get('x') for t in tag('text')}, list(tag('polyline'))
+        self.assertEqual(len(lines), 2 * len(curves))  # a grey band and a coloured line each
+        for i, (label, losses, vocab) in enumerate(curves):
+            for line, ink, n in ((lines[2 * i], runner['GREY'], 51),
+                                 (lines[2 * i + 1], runner['COLOURS'][i], len(losses) - 9)):
+                xs = [float(p.split(',')[0]) for p in line.get('points').split()]
+                self.assertEqual((line.get('stroke'), len(xs)), (ink, n), label)  # 10-step means
+                self.assertLessEqual(float(texts[label]), min(xs))  # in the panel it names
+            self.assertIn(f'uniform guess over {vocab} tokens', texts)
 
 class WhatEachDoes(unittest.TestCase):
     def test_prompt_samples_are_the_models_likeliest_characters_after_it_and_nothing_else(self):
@@ -192,104 +180,63 @@ class WhatEachDoes(unittest.TestCase):
         plain = out()['_stdout']
         self.assertEqual(out(experiment='prompt', prompt='')['_stdout'], plain)
         for prompt in ('ma', 'sebasti'):
-            with self.subTest(prompt=prompt):
-                ns = out(experiment='prompt', prompt=prompt)
-                self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns, prompt)] * 20)
-                self.assertEqual(ns['_stdout'].split('--- inference')[0],
-                                 plain.split('--- inference')[0])
+            ns = out(experiment='prompt', prompt=prompt)
+            self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns, prompt)] * 20)
+            self.assertEqual(ns['_stdout'].split('--- inf')[0], plain.split('--- inf')[0])
 
     def test_lr_schedule_gives_the_rates_it_promises_and_cosine_is_the_shipped_run(self):
         plain = harness.load('Inference', num_steps=8, **NARROW)['_stdout']
         self.assertEqual(harness.load('Inference', experiment='lr_schedule', num_steps=8, **NARROW,
                                       lr_schedule='cosine', warmup_steps=0)['_stdout'], plain)
-        for schedule, expected in [('constant', lambda done, total: 1.0),
-                                   ('linear', lambda done, total: 1 - done / total),
-                                   ('cosine', lambda done, total:
-                                    0.5 * (1 + math.cos(math.pi * done / total)))]:
-            with self.subTest(schedule=schedule):
-                ns = harness.load('Training', experiment='lr_schedule', num_steps=2, n_embd=4,
-                                  n_head=2, lr_schedule=schedule, warmup_steps=1)
-                ns['num_steps'], ns['warmup_steps'] = 40, 10  # the function reads them as it runs
-                rate, lr = ns['learning_rate_at'], ns['learning_rate']
-                self.assertEqual([rate(s) for s in range(10)],
-                                 [lr * (s + 1) / 10 for s in range(10)])
-                for step in range(10, 40):
-                    self.assertAlmostEqual(rate(step), lr * expected(step - 10, 30), delta=1e-15)
+        ns = harness.load('Training', experiment='lr_schedule', num_steps=2, **NARROW)
+        ns['num_steps'], ns['warmup_steps'] = 40, 10  # the function reads them as it runs
+        rate, lr = ns['learning_rate_at'], ns['learning_rate']
+        decays = {'constant': lambda t: 1, 'linear': lambda t: 1 - t / 30,
+                  'cosine': lambda t: (1 + math.cos(math.pi * t / 30)) / 2}
+        for ns['lr_schedule'], decay in decays.items():  # a setting the function reads as it runs
+            expected = [(t + 1) / 10 for t in range(10)] + [decay(t) for t in range(30)]
+            for step, want in enumerate(expected):  # a warmup over 10 steps, then the decay over 30
+                self.assertAlmostEqual(rate(step), lr * want, delta=1e-15, msg=ns['lr_schedule'])
 
-    def test_relu_is_plain_and_trains_differently(self):
+    def test_relu_is_a_plain_relu_and_nothing_else(self):
         self.assertEqual(parts('relu')[2], ['        # 2) MLP: widen 4x, ReLU, project back.',
                                             '        x = [xi.relu() for xi in x]'])  # no other
-        plain, relu = (harness.losses(harness.load('Training', experiment=e,
-                                                   num_steps=5)['_stdout']) for e in (None, 'relu'))
-        self.assertEqual(plain[0], relu[0])  # step 1: attn_wo and mlp_fc2 are zero, the MLP adds 0
-        self.assertNotEqual(plain, relu)
 
-    def test_the_final_revisions_seven_edits(self):
-        ns, plain = harness.load('Parameters', experiment=ALONE), harness.load('Parameters')
-        self.assertEqual((ns['block_size'], ns['num_steps'], ns['beta1'], ns['beta2']),
-                         (16, 1000, 0.85, 0.99))
-        for name in ('layer0.attn_wo', 'layer0.mlp_fc2'):  # none at zero: std 0.08, as every matrix
-            self.assertTrue(all(p.data != 0 for row in ns['state_dict'][name] for p in row), name)
-        self.assertLessEqual(set(parts('relu')[2]), set(parts(ALONE)[2]))  # relu.diff's lines
-        self.assertIn('lr_t = learning_rate * (1 - step / num_steps)', harness.patched(ALONE))
-        # 0.08 where the default is 0.02: the first draw of wte, from the same seed, 4 times as big
-        self.assertAlmostEqual(ns['state_dict']['wte'][0][0].data,
-                               4 * plain['state_dict']['wte'][0][0].data)
-        out = harness.load('Training', experiment=ALONE, num_steps=4, **NARROW)['_stdout']
-        self.assertEqual(out.count('\r'), 4)  # each step line printed over the last
-        self.assertEqual(len(harness.losses(out.replace('\r', '\n'))), 4)
-
-class LayerNorm(unittest.TestCase):
-    def test_it_centres_and_scales_with_three_pairs_of_gains_and_biases_and_the_same_draws(self):
+    def test_layernorm_centres_and_scales_with_three_pairs_of_its_own_each_used(self):
         ns, plain = harness.load('Model', experiment='layernorm'), harness.load('Parameters')
         xs, Value = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3], ns['Value']
         mean = sum(xs) / len(xs)
         sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / len(xs) + 1e-5)
-        for gain, bias in ((1.0, 0.0), (2.0, 0.5)):
-            w = [[Value(gain) for _ in xs], [Value(bias) for _ in xs]]
-            for x, y in zip(xs, ns['layernorm']([Value(x) for x in xs], w)):
-                self.assertAlmostEqual(y.data, gain * (x - mean) / sd + bias, delta=1e-12)
+        w = [[Value(2.0) for _ in xs], [Value(0.5) for _ in xs]]  # gains 2, biases 0.5
+        for x, y in zip(xs, ns['layernorm']([Value(x) for x in xs], w)):
+            self.assertAlmostEqual(y.data, 2.0 * (x - mean) / sd + 0.5, delta=1e-12)
         numbers = lambda sd: {k: [[p.data for p in row] for row in w] for k, w in sd.items()}
         expected = dict(numbers(plain['state_dict']), **{  # the same draws, and the new pairs
             k: [[1.0] * 16, [0.0] * 16] for k in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2')})
         self.assertEqual(numbers(ns['state_dict']), expected)
-
-    def test_gains_and_biases_get_the_gradient_finite_differences_give(self):
-        ns = harness.load('Model', experiment='layernorm')
-        rng = random.Random(0)
-        for p in ns['params']:
-            p.data += rng.gauss(0, 0.3)  # no zero matrices, gains off 1, biases off 0
+        harness.randomize(ns)  # no zero matrices: a gradient reaches every norm
         with harness.paused_gc():
             harness.doc_loss(ns, 'alexander')[0].backward()
-            for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):
-                for row in ns['state_dict'][name]:
-                    fd = harness.finite_difference(ns, 'alexander', row[3])
-                    self.assertAlmostEqual(row[3].grad, fd, delta=1e-6 * max(1.0, abs(fd)))
-                    self.assertNotEqual(row[3].grad, 0, name)
+        for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):  # each pair is where gpt() uses it
+            self.assertTrue(all(p.grad for row in ns['state_dict'][name] for p in row), name)
 
-class Dropout(unittest.TestCase):
-    def test_in_training_it_zeroes_about_that_share_and_scales_the_rest_and_not_after(self):
-        ns = harness.load('Model', experiment='dropout', dropout=0.25)
-        xs = [ns['Value'](1.0) for _ in range(4000)]
-        self.assertIs(ns['drop'](xs), xs)  # before training: every number as it is
+    def test_dropout_zeroes_that_share_in_training_only_and_leaves_the_other_draws_alone(self):
+        # Its own generator: after training, the main one is where the plain file's is, so sampling
+        # draws as it would have; with dropout 0 every line is the plain file's.
+        ns = harness.load('Training', experiment='dropout', num_steps=10, **NARROW)
+        after_dropout = random.getstate()
+        plain = harness.load('Training', num_steps=10, **NARROW)
+        self.assertEqual((random.getstate(), ns['docs']), (after_dropout, plain['docs']))
+        self.assertNotEqual(harness.losses(ns['_stdout'])[1:], harness.losses(plain['_stdout'])[1:])
+        plain_run = plain['_stdout'] + harness.run_cell(plain, 'Inference')  # (before another seed)
+        none = harness.load('Inference', experiment='dropout', num_steps=10, dropout=0, **NARROW)
+        self.assertEqual(none['_stdout'], plain_run)
+        xs, ns['dropout'] = [ns['Value'](1.0) for _ in range(4000)], 0.25
+        self.assertIs(ns['drop'](xs), xs)  # after training: every number as it is
         ns['training'] = True
         kept = [x.data for x in ns['drop'](xs)]
         self.assertEqual(set(kept), {0.0, 1 / 0.75})
         self.assertAlmostEqual(kept.count(0.0) / len(kept), 0.25, delta=0.03)
-
-    def test_it_changes_training_not_the_draws_of_data_or_sampling_and_0_changes_nothing(self):
-        # Its own generator: after training, the main one is where the plain file's is, so sampling
-        # draws as it would have; with dropout 0 every line and weight is the plain file's.
-        ns = harness.load('Training', experiment='dropout', num_steps=10, **NARROW)
-        after_dropout = random.getstate()
-        plain = harness.load('Training', num_steps=10, **NARROW)
-        self.assertEqual(random.getstate(), after_dropout)
-        plain_run = plain['_stdout'] + harness.run_cell(plain, 'Inference')
-        self.assertEqual((ns['training'], ns['docs']), (False, plain['docs']))
-        self.assertNotEqual(harness.losses(ns['_stdout'])[1:], harness.losses(plain['_stdout'])[1:])
-        none = harness.load('Inference', experiment='dropout', num_steps=10, dropout=0, **NARROW)
-        self.assertEqual([p.data for p in none['params']], [p.data for p in plain['params']])
-        self.assertEqual(none['_stdout'], plain_run)
 
 class HeldOutAndGradientLog(unittest.TestCase):
     def test_names_never_trained_on_scored_every_100_steps_beside_the_last_trained_on(self):
@@ -301,8 +248,6 @@ class HeldOutAndGradientLog(unittest.TestCase):
         self.assertEqual(sorted(ns['docs'] + ns['held_out']), sorted(plain['docs']))
         trained_on = [ns['docs'][step % len(ns['docs'])] for step in range(100)]
         self.assertFalse(set(trained_on) & set(ns['held_out']))
-        first = len(ns['docs'])  # until the training names wrap around, the same names in order
-        self.assertEqual(harness.losses(out)[:first], harness.losses(plain['_stdout'])[:first])
         reports = re.findall(r'^  mean loss now: (\d\.\d{4}) on the last 100 names trained on, '
                              r'(\d\.\d{4}) on 4 held-out names$', out, re.M)
         self.assertEqual(len(reports), 1, out)
@@ -310,34 +255,27 @@ class HeldOutAndGradientLog(unittest.TestCase):
             mean = sum(harness.doc_loss(ns, name)[0].data for name in names) / len(names)
             self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100 are scored
 
-    def test_the_gradient_log_at_step_1_and_the_zero_gradients_behind_the_zero_matrices(self):
+    def test_the_gradient_log_at_step_1_and_every_n_its_numbers_and_no_other_line_changed(self):
         # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
         # matrices before them get exactly zero gradient (and no update); lm_head's is not zero.
-        ns = harness.load('Training', experiment='gradient_log', num_steps=1, grad_log_every=100)
-        log = harness.gradient_logs(ns['_stdout'])
-        self.assertEqual((list(log), list(log[1])), ([1], list(ns['state_dict'])))
+        out = lambda **kw: harness.load('Inference', num_steps=5, **NARROW, **kw)['_stdout']
+        plain, logged = out(), out(experiment='gradient_log', grad_log_every=2)
+        self.assertEqual(out(experiment='gradient_log', grad_log_every=0), plain)  # 0: never
+        self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')],
+                         plain.splitlines())
+        log, first = harness.gradient_logs(logged), harness.load('Parameters', **NARROW)
+        self.assertEqual((list(log), list(log[1])), ([1, 2, 4], list(first['state_dict'])))
+        old, new = ([p.data for row in ns['state_dict']['wte'] for p in row] for ns in (
+            first, harness.load('Training', num_steps=1, **NARROW)))  # (step 1's rate: any steps)
         for name in ('attn_wq', 'attn_wk', 'attn_wv', 'mlp_fc1'):
             self.assertEqual(log[1][f'layer0.{name}'][1:], (0.0, 0.0), name)
         for name in ('attn_wo', 'mlp_fc2'):  # zero weights: no ratio yet
             self.assertEqual(log[1][f'layer0.{name}'][::2], (0.0, math.inf))
-        self.assertGreater(log[1]['lm_head'][1], 0.0)
         rms = lambda xs: math.sqrt(sum(x * x for x in xs) / len(xs))
-        old = [p.data for row in harness.load('Parameters')['state_dict']['wte'] for p in row]
-        new = [p.data for row in ns['state_dict']['wte'] for p in row]
         weight, grad, ratio = log[1]['wte']  # the same draws: old are the weights of step 1
         self.assertEqual(weight, float(f'{rms(old):.1e}'))
         self.assertEqual(ratio, float(f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}'))
-        self.assertGreater(grad, 0.0)
-
-    def test_the_gradient_log_comes_at_step_1_and_every_n_steps_and_changes_no_other_line(self):
-        out = lambda **kw: harness.load('Inference', num_steps=5, **NARROW, **kw)['_stdout']
-        plain, off = out(), out(experiment='gradient_log', grad_log_every=0)
-        logged = out(experiment='gradient_log', grad_log_every=2)
-        self.assertEqual(off, plain)
-        self.assertEqual((list(harness.gradient_logs(logged)), harness.gradient_logs(plain)),
-                         ([1, 2, 4], {}))
-        self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')],
-                         plain.splitlines())
+        self.assertGreater(min(grad, log[1]['lm_head'][1]), 0.0)
 
 if __name__ == '__main__':
     unittest.main()

@@ -12,14 +12,15 @@ tests/experiments/loss_curves.svg, the picture the experiments' page shows.
     python tests/experiments/experiments.py --list           # their names
     python tests/experiments/experiments.py --source relu > relu.py   # an experiment's microgpt.py
 
-Standard library only. Not a test: unittest does not collect it. Progress goes to stderr.
+Standard library only, and tests/program.py (microgpt.py as text), not the tests' harness. Not a
+test: unittest does not collect it. Progress goes to stderr.
 """
-import math, os, platform, re, signal, subprocess, sys, tempfile, time
+import math, os, platform, re, shutil, signal, subprocess, sys, tempfile, time
 from html import escape
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for harness
-import harness
-from harness import cpu, seconds
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for program
+import program  # microgpt.py as text, an experiment applied, its settings set
+from program import cpu, seconds
 
 # Python's own function names, one per line: the "another dataset" experiment, as the command
 # python tests/experiments/experiments.py --functions > functions.txt makes them.
@@ -82,7 +83,7 @@ def text_of(settings, diff):
     """microgpt.py's text with the diff applied (if any) and the settings set; one line, exit 1, if
     the diff does not apply to your microgpt.py."""
     try:
-        return harness.source(experiment=diff, codes=settings)
+        return program.source(experiment=diff, codes=settings)
     except ValueError as e:
         sys.exit(f'experiments: {e}')
 
@@ -91,14 +92,14 @@ def edited_settings():
     """The Settings lines of your microgpt.py that are not the committed file's, as git has it; None
     when git cannot say (no git, or not a clone)."""
     try:
-        p = subprocess.run(['git', 'show', 'HEAD:microgpt.py'], cwd=harness.ROOT,
+        p = subprocess.run(['git', 'show', 'HEAD:microgpt.py'], cwd=program.ROOT,
                            capture_output=True, text=True)
     except OSError:
         return None
     if p.returncode != 0:
         return None
-    mine, shipped = (dict(harness.cells(text)).get('Settings', '').splitlines()
-                     for text in (harness.source(), p.stdout))
+    mine, shipped = (dict(program.cells(text)).get('Settings', '').splitlines()
+                     for text in (program.source(), p.stdout))
     return [line.split('#')[0].strip() for line in mine
             if line not in shipped and '=' in line.split('#')[0]]
 
@@ -112,19 +113,22 @@ def run(settings, diff, samples=5):
     vocabulary size, the lines the diff adds to the output) of one whole run."""
     text = text_of(settings, diff)
     with tempfile.TemporaryDirectory(prefix='microgpt-experiment-') as d:
-        harness.prepare(d, text=text, shipped_data=True)
+        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
+            f.write(text)
+        shutil.copy(os.path.join(program.ROOT, 'input.txt'), os.path.join(d, 'input.txt'))
         with open(os.path.join(d, 'functions.txt'), 'w', encoding='utf-8') as f:
             subprocess.run([sys.executable, '-c', FUNCTIONS], stdout=f, check=True)
         started = time.perf_counter()
-        p = harness.execute(d, timeout=3600)
+        p = subprocess.run([sys.executable, 'microgpt.py'], cwd=d, capture_output=True, text=True,
+                           encoding='utf-8', timeout=3600)
         wall = time.perf_counter() - started
     if p.returncode != 0:
         sys.exit(f'experiments: microgpt.py failed:\n{p.stderr}')
     stdout = p.stdout.replace('\r', '\n')  # the final revision prints each step line over the last
     vocab = int(re.search(r'^vocab size: (\d+)$', stdout, re.M).group(1))
     extra = [line for line in stdout.splitlines() if line.startswith(('  ', 'saved '))]
-    return (float(SUMMARY.search(stdout).group(1)), wall, harness.samples(stdout)[:samples],
-            harness.losses(stdout), vocab, extra)
+    return (float(SUMMARY.search(stdout).group(1)), wall, program.samples(stdout)[:samples],
+            program.losses(stdout), vocab, extra)
 
 
 COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf']
