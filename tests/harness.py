@@ -14,15 +14,6 @@ SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah',
                'owen', 'theodore', 'aiden', 'samuel', 'joseph', 'john', 'david', 'wyatt', 'matthew',
                'luke', 'asher', 'carter', 'julian', 'grayson', 'leo', 'jayden', 'gabriel', 'isaac']
 
-@contextlib.contextmanager
-def paused_gc():
-    """The cycle collector paused around heavy graph work, as microgpt.py pauses it in training."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
 def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
     """A fresh namespace with the script's cells run in it through the one titled `upto`, on `data`
     (lines; SMALL_NAMES unless input_path is set); what they printed is ns['_stdout']."""
@@ -112,15 +103,6 @@ def randomize(ns, seed=0):
     rng = random.Random(seed)
     for p in ns['params']:
         p.data = rng.gauss(0, 0.3)
-
-def finite_difference(ns, doc, p, h=1e-6):
-    """d(loss)/d(p) for one document by central differences; p's value put back."""
-    old, p.data = p.data, p.data + h
-    up = doc_loss(ns, doc)[0].data
-    p.data = old - h
-    down = doc_loss(ns, doc)[0].data
-    p.data = old
-    return (up - down) / (2 * h)
 
 SUMMARY = re.compile(r'^mean loss of the last (\d+) steps: (\d+\.\d{4}) '
                      r'\(a uniform guess over (\d+) tokens: (\d+\.\d{4})\)$', re.M)

@@ -1,13 +1,9 @@
-"""The model: its names and layout the reference's; three training steps against PyTorch's own Adam;
-sampling. (Its forward pass and every gradient: the NumPy twin's, in test_twins.py.)"""
-import math, unittest
+"""The model: its names and layout the reference's; sampling near temperature 0 the argmax. (Its
+forward pass and every gradient: the NumPy twin's, in test_twins.py; Adam and the rest: the
+reference's own lines, byte for byte, on CI's machines, and golden_output.txt.)"""
+import unittest
 
 import harness
-
-try:
-    import torch
-except ImportError:
-    torch = None
 
 
 class Names(unittest.TestCase):
@@ -24,52 +20,10 @@ class Names(unittest.TestCase):
         self.assertTrue(all(p.data == 0 for row in sd['layer0.attn_wo'] for p in row))
 
 
-def matrix(mat):
-    return torch.tensor([[p.data for p in row] for row in mat], dtype=torch.float64)
-
-
-@unittest.skipIf(torch is None, 'PyTorch is not installed (CI installs it)')
-class AgainstPyTorch(unittest.TestCase):
-    def test_three_training_steps_are_pytorchs_adam_on_the_same_model(self):
-        # The PyTorch twin's model, from the same seed, trained by torch.optim.Adam with the
-        # cosine rate: microgpt.py's Training cell must reach the same weights.
-        ours = harness.load('Training', num_steps=3)['state_dict']
-        start = harness.load('Model', num_steps=3)['state_dict']
-        twin = harness.load('Model', script=harness.TORCH_SCRIPT, num_steps=3)
-        lr = twin['learning_rate']
-        opt = torch.optim.Adam(twin['params'], lr=lr, betas=(twin['beta1'], twin['beta2']),
-                               eps=twin['eps_adam'])
-        for step in range(3):
-            opt.zero_grad()
-            tokens = [twin['BOS']] + [twin['uchars'].index(c) for c in twin['docs'][step]]
-            tokens = (tokens + [twin['BOS']])[:twin['block_size'] + 1]
-            n = len(tokens) - 1
-            probs = torch.softmax(twin['gpt'](tokens[:n]), dim=-1)
-            ((1 / n) * -probs[torch.arange(n), tokens[1:]].log().sum()).backward()
-            for group in opt.param_groups:
-                group['lr'] = lr * 0.5 * (1 + math.cos(math.pi * step / 3))
-            opt.step()
-        moved = 0
-        for name, mat in ours.items():
-            theirs = twin['state_dict'][name].detach()
-            self.assertLessEqual((matrix(mat) - theirs).abs().max().item(), 1e-12, name)
-            moved = max(moved, (matrix(mat) - matrix(start[name])).abs().max().item())
-        self.assertGreater(moved, 1e-3)  # three steps moved the weights: not a vacuous match
-
-
-
 class Sampling(unittest.TestCase):
     def test_temperature_near_zero_approaches_the_argmax(self):
         ns = harness.load('Inference', num_steps=30, temperature=1e-4, n_embd=8, n_head=2)
         self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns)] * 20)
-
-    def test_samples_are_short_enough_and_use_only_dataset_characters(self):
-        ns = harness.load('Inference', num_steps=10, temperature=3.0, n_embd=4, n_head=2)  # wild
-        names = harness.samples(ns['_stdout'])
-        self.assertEqual(len(names), 20)
-        for name in names:
-            self.assertTrue(len(name) <= ns['block_size'] and set(name) <= set(ns['uchars']), name)
-        self.assertTrue(any(len(name) == ns['block_size'] for name in names))
 
 
 if __name__ == '__main__':

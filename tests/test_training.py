@@ -1,6 +1,7 @@
-"""Training as a whole: it learns; its summary line; a seed's bytes; models deeper and wider, and
-vocabularies larger, than the reference's recursion takes, on every Python; each step's graph
-freed (no leak), and the memory the check counts on not less than a step takes."""
+"""Training as a whole (that it learns, and the same bytes each run: test_whole_run.py): its summary
+line; models deeper and wider, and vocabularies larger, than the reference's recursion takes, on
+every Python; each step's graph freed (no leak), and the memory the check counts on not less than
+a step takes."""
 import math, os, sys, tempfile, unittest
 
 import harness
@@ -46,25 +47,6 @@ def measured(d):
 
 
 class Training(unittest.TestCase):
-    def test_it_learns(self):  # (test_whole_run.py holds the default run)
-        loss = harness.losses(run_small(num_steps=120, n_embd=8, n_head=2))
-        first, last = sum(loss[:20]) / 20, sum(loss[-20:]) / 20
-        self.assertGreater(first, 3.0)  # about log(24), a uniform guess over the vocabulary
-        self.assertLess(last, first - 0.5)
-
-    def test_same_seed_same_bytes_other_seed_other_output(self):
-        outs = []
-        for seed in (42, 42, 7):
-            with tempfile.TemporaryDirectory() as d:
-                text = harness.source(num_steps=15, n_embd=8, n_head=2)
-                harness.prepare(d, text=text.replace('random.seed(42)', f'random.seed({seed})'),
-                                data=harness.SMALL_NAMES)
-                outs.append(harness.execute(d).stdout)
-        self.assertEqual(outs[0], outs[1])
-        self.assertEqual(len(harness.samples(outs[0])), 20)
-        self.assertNotEqual(harness.losses(outs[0]), harness.losses(outs[2]))
-        self.assertNotEqual(harness.samples(outs[0]), harness.samples(outs[2]))
-
     def test_the_mean_loss_of_the_last_100_steps_or_of_all_when_fewer_after_the_last_step(self):
         for steps, averaged in ((130, 100), (30, 30)):  # a narrow model: the line is the same
             with self.subTest(steps=steps):
@@ -76,10 +58,6 @@ class Training(unittest.TestCase):
                 self.assertEqual(int(count), averaged)
                 self.assertAlmostEqual(float(mean), sum(losses) / averaged, delta=1e-4)  # 4 places
                 self.assertEqual((int(vocab), uniform), (24, f'{math.log(24):.4f}'))
-                lines = stdout.splitlines()  # the last step, the summary, a blank line, inference
-                last = lines.index(f'step {steps:4d} / {steps:4d} | loss {losses[-1]:.4f}')
-                inference = lines.index('--- inference (new, hallucinated names) ---')
-                self.assertEqual(inference, last + 3)
 
 
 class Deep(unittest.TestCase):

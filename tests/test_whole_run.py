@@ -9,8 +9,8 @@ import atexit, os, platform, subprocess, sys, tempfile, unittest
 
 import harness
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OUTPUT, WEIGHTS = os.path.join(HERE, 'golden_output.txt'), os.path.join(HERE, 'golden_weights.txt')
+OUTPUT, WEIGHTS = (os.path.join(harness.ROOT, 'tests', f'golden_{n}.txt')
+                   for n in ('output', 'weights'))
 WRAPPER = """import hashlib, runpy
 ns = runpy.run_path('microgpt.py', run_name='__main__')
 with open('weights.sha256', 'w') as f:
@@ -30,7 +30,6 @@ def start_golden_run():
             f.write(WRAPPER)
         path = lambda name: os.path.join(folder.name, name)
         with open(path('stdout.txt'), 'w') as out, open(path('stderr.txt'), 'w') as err:
-            # files, not pipes: it never waits on us
             child = subprocess.Popen([sys.executable, 'run.py'], cwd=folder.name, stdout=out,
                                      stderr=err)
         atexit.register(child.kill)  # if the test never collects it (a failure elsewhere, Ctrl-C)
