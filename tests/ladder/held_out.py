@@ -26,7 +26,8 @@ class Reads(list):
         return doc
 
 def source(path, steps=None, seed=None):
-    text = open(path, encoding='utf-8').read()
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
     if steps is not None:
         text = re.sub(r'(?m)^num_steps = \d+', f'num_steps = {steps}', text, count=1)
     if seed is not None:
@@ -83,7 +84,7 @@ def run(path, steps=None, seed=None, names=1000, folder=None):
     for doc in sorted(held):
         missing = set(doc) - set(ns['uchars'])
         if missing:
-            raise ValueError(f'held-out name {doc!r} has characters no training name has: {missing}')
+            raise ValueError(f'held-out {doc!r} has characters no training name has: {missing}')
         tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
         probs = probabilities(ns, tokens)
         total += -math.fsum(math.log(p) for p in probs)
@@ -99,6 +100,7 @@ if __name__ == '__main__':
     args = parser.parse_args()
     start = time.time()
     ns, held, loss, count = run(args.rung, args.steps, args.seed, args.names)
+    seed = 42 if args.seed is None else args.seed
     print(f"{os.path.basename(args.rung)}: held-out loss {loss:.4f} on {len(held)} names "
-          f"({count} predictions), {ns['num_steps']} steps, seed {42 if args.seed is None else args.seed}, "
+          f"({count} predictions), {ns['num_steps']} steps, seed {seed}, "
           f"{time.time() - start:.0f} s ({sys.implementation.name})", flush=True)
