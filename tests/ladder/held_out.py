@@ -7,8 +7,9 @@ set aside after the Data cell: the same K names for every rung and every seed (d
 generator of its own from the distinct names in input.txt), and every copy of them taken out of
 the docs the Training cell reads. Then it scores those names with the rung's own model: its mean
 loss per predicted character, over each name's first 8 predictions (its characters, then its
-end, as far as 8: microgpt.py's block_size, so that every rung answers the same predictions). --steps and --seed rewrite the rung's
-`num_steps` and `random.seed(42)` lines; a long run is quicker under PyPy (pypy3).
+end, as far as 8: microgpt.py's block_size, so that every rung answers the same predictions).
+--steps and --seed rewrite the rung's `num_steps` and `random.seed(42)` lines; a long run is
+quicker under PyPy (pypy3).
 """
 import argparse, contextlib, io, math, os, random, re, sys, time
 
