@@ -26,7 +26,8 @@ CHANGES = {
     '6_attention': {'Settings', 'Parameters', 'Model', 'Training', 'Inference'},
     '7_heads': {'Settings', 'Parameters', 'Model'},
     '8_adam': {'Settings', 'Training'},
-    'microgpt': {'', 'Settings', 'Data', 'Tokenizer', 'Autograd', 'Parameters', 'Training'},
+    'microgpt': {'', 'Settings', 'Data', 'Tokenizer', 'Autograd', 'Parameters', 'Training',
+                 'Inference'},
 }
 # microgpt.py's guards, by what gives each away; each must match microgpt.py and no rung.
 GUARDS = [r'\bsys\.exit\(', r'\bgc\b', r'KeyboardInterrupt', r'recursionlimit', r'input_path',

@@ -104,7 +104,7 @@ def rmsnorm(x):
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
-def gpt(token_id, pos_id, keys, values):
+def gpt(token_id, pos_id, keys, values):  # GPT-2's, but RMSNorm, no biases, ReLU² not GeLU
     tok_emb = state_dict['wte'][token_id]  # token embedding
     pos_emb = state_dict['wpe'][pos_id]  # position embedding
     x = [t + p for t, p in zip(tok_emb, pos_emb)]  # joint token and position embedding
