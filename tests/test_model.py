@@ -1,6 +1,5 @@
 """The model: its names and layout the reference's; sampling near temperature 0 the argmax. (Its
-forward pass and every gradient: the NumPy twin's, in test_twins.py; Adam and the rest: the
-reference's own lines, byte for byte, on CI's machines, and golden_output.txt.)"""
+forward pass and gradients: the NumPy twin's, test_twins.py; Adam: the reference's own lines.)"""
 import unittest
 
 import harness
