@@ -1,6 +1,6 @@
-"""Training as a whole (that it learns, the same bytes each run: test_whole_run.py): its summary line;
-models, vocabularies deeper than the reference's recursion takes, on every Python; each step's
-graph freed (no leak); the memory the check counts on not less than a step takes."""
+"""Training as a whole (that it learns, the same bytes each run: test_whole_run.py): its summary
+line; models deeper than the reference's recursion takes, on every Python; each step's graph
+freed (no leak); the memory the check counts on not less than a step takes."""
 import math, os, sys, tempfile, unittest
 
 import harness
