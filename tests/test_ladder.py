@@ -182,15 +182,10 @@ class Steps(unittest.TestCase):
                                             ours.splitlines(True), 'a/microgpt.py',
                                             'b/microgpt.py'))
         with tempfile.TemporaryDirectory(prefix='ladder-') as d:
-            with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8', newline='') as f:
-                f.write(harness.read(RUNGS[-1]))
             with open(os.path.join(d, 'step.diff'), 'w', encoding='utf-8', newline='') as f:
                 f.write(diff)
-            p = subprocess.run(['git', 'apply', 'step.diff'], cwd=d, capture_output=True,
-                               text=True, env=dict(os.environ, GIT_CEILING_DIRECTORIES=d))
-            self.assertEqual(p.returncode, 0, p.stderr)
-            with open(os.path.join(d, 'microgpt.py'), encoding='utf-8', newline='') as f:
-                self.assertEqual(f.read(), ours)
+            self.assertEqual(harness.git_apply(os.path.join(d, 'step.diff'),
+                                               harness.read(RUNGS[-1])), ours)
 
 class Bigrams(unittest.TestCase):
     def test_rung_2s_gradients_by_hand_are_rung_3s_value_gradients(self):
