@@ -1,7 +1,7 @@
 """microgpt.py as text, for the tests and the learner's tools alike: its `# %%` cells, its settings
 set to other values, and an experiment's diff applied with `git apply`, as a learner applies it.
 Standard library only; it runs nothing."""
-import contextlib, math, os, platform, re, shutil, subprocess, tempfile
+import contextlib, importlib.util, math, os, platform, re, shutil, subprocess, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
@@ -38,13 +38,18 @@ def patched(experiment, text=None):  # microgpt.py's text (or `text`) with NAME.
     return git_apply(os.path.join(EXPERIMENTS, experiment + '.diff'),
                      read(SCRIPT) if text is None else text)
 
-def source(script=SCRIPT, experiment=None, codes=None, **settings):
+def source(script=SCRIPT, experiment=None, codes=None, seed=None, **settings):
     """The script's text (microgpt.py's, or with an experiment applied) with settings set to new
     values: repr'd from **settings (nan and inf spelt out), or as Python source in `codes`. Each
-    setting is a `name = value` line at the left margin (Adam's four share one)."""
+    setting is a `name = value` line at the left margin (Adam's four share one); `seed` rewrites
+    the `random.seed(42)` line."""
     spelt = lambda v: f"float('{v}')" if isinstance(v, float) and not math.isfinite(v) else repr(v)
     codes = dict(codes or {}, **{name: spelt(v) for name, v in settings.items()})
     text = patched(experiment) if experiment else read(script)
+    if seed is not None:
+        text, found = re.subn(r'(?m)^random\.seed\(42\)', f'random.seed({seed})', text, count=1)
+        if not found:
+            raise ValueError(f'{script} has no random.seed(42) line')
     for name, value in codes.items():
         pattern = rf'(?m)^((?:\w+, )*){re.escape(name)}((?:, \w+)*) = (.*?)(\s+#.*)?$'
         found = re.findall(pattern, text)
@@ -62,6 +67,25 @@ def cells(text):
     bounds = [0] + [m.start() for m in re.finditer(r'(?m)^# %%', text)] + [len(text)]
     chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
     return [(c.split('\n', 1)[0][4:].strip() if c.startswith('# %%') else '', c) for c in chunks]
+
+def run_cells(text, ns, path=SCRIPT):
+    """Run the text's cells one after another in the namespace ns, as a notebook runs them, each
+    compiled with its line numbers in `path`; yield each cell's title once it has run (stop by
+    leaving the loop). The one way the tests and the tools run the program's cells."""
+    line = 1
+    for title, code in cells(text):
+        exec(compile('\n' * (line - 1) + code, path, 'exec'), ns)
+        line += code.count('\n')
+        yield title
+
+def tool(path):
+    """A tool's file (as tests/look_inside/look_inside.py) imported as a module, for the tests:
+    nothing else adds a folder to the import path."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 def through(text, title):
     """The text's cells up to and including the one titled `title`."""
