@@ -1,4 +1,4 @@
-"""The twins in tests/twins/ keep microgpt.py's settings, checks and cells and print its golden
+"""The twins in tests/twins/ keep microgpt.py's settings and cells and print its golden
 lines; the NumPy twin's hand-written backward pass gives the Value engine's every gradient, to
 1e-12, for four shapes."""
 import os, re, subprocess, sys, unittest
@@ -23,28 +23,16 @@ def settings(script):
     return dict(SETTING.findall(dict(harness.cells(harness.source(script)))['Settings']))
 
 
-def checks(script):
-    """Its checks (each `sys.exit`, and the `if` above it on its own line) and its reading of the
-    file, comments aside; the download and the size check are microgpt.py's alone."""
-    text = dict(harness.cells(harness.source(script)))
-    lines = ''.join(text[cell] for cell in ('Settings', 'Data', 'Tokenizer')).splitlines()
-    kept = [line for i, line in enumerate(lines) if line.startswith('docs = ')
-            or 'sys.exit(' in line or (lines[i + 1:] or [''])[0].startswith('    sys.exit(')]
-    return [line.split('  #')[0] for line in kept]
-
-
 class InStep(unittest.TestCase):
-    def test_the_same_settings_checks_and_cells(self):
+    def test_the_same_settings_and_cells(self):
         ours = settings(harness.SCRIPT)
         titles = [title for title, _ in harness.cells(harness.source())]
         self.assertIn('learning_rate, beta1, beta2, eps_adam', ours)
-        self.assertEqual(len(checks(harness.SCRIPT)), 6)
         for twin, script in TWINS.items():
             with self.subTest(twin=twin):  # each keeps a copy (it runs on its own): no drifting
                 theirs = settings(script)
                 self.assertEqual({k: theirs[k] for k in theirs if k not in ('device', 'dtype')},
                                  ours)
-                self.assertEqual(checks(script), checks(harness.SCRIPT))
                 self.assertEqual([title for title, _ in harness.cells(harness.source(script))],
                                  titles)
 
