@@ -1,7 +1,7 @@
-"""The twins in tests/twins/ keep microgpt.py's settings and cells and print its golden
-lines; the NumPy twin's hand-written backward pass gives the Value engine's every gradient, to
-1e-12, for four shapes."""
-import os, re, subprocess, sys, unittest
+"""The twins in tests/twins/ keep microgpt.py's settings and cells, print its golden lines, and
+sample after a Ctrl-C in training; the NumPy twin's hand-written backward pass gives the Value
+engine's every gradient, to 1e-12, for four shapes."""
+import os, re, signal, subprocess, sys, tempfile, unittest
 
 import harness
 
@@ -49,6 +49,29 @@ class InStep(unittest.TestCase):
     @unittest.skipIf(np is None, 'NumPy is not installed (CI installs it)')
     def test_the_numpy_twin_prints_the_golden_lines(self):
         self.prints_the_golden_lines(harness.NUMPY_SCRIPT)
+
+    def ctrl_c_samples(self, script):  # a real SIGINT, as test_ctrl_c.py sends microgpt.py one
+        with tempfile.TemporaryDirectory() as d:  # steps enough that Ctrl-C comes while it trains
+            harness.prepare(d, script=script, shipped_data=True, num_steps=10000)
+            tty = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a terminal has it
+            child = subprocess.Popen([sys.executable, '-u', os.path.basename(script)], cwd=d,
+                                     text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=tty)
+            for _ in range(8):  # num docs, vocab size, num params, then steps 1 to 5
+                child.stdout.readline()
+            child.send_signal(signal.SIGINT)
+            rest, err = child.communicate(timeout=600)
+        self.assertEqual((child.returncode, err), (0, ''))
+        self.assertRegex(rest, r'stopped by Ctrl-C after \d+ steps\n')
+        self.assertEqual(len(harness.samples(rest)), 20)
+
+    @unittest.skipIf(torch is None or sys.platform == 'win32', 'no PyTorch, or no SIGINT to send')
+    def test_ctrl_c_stops_the_torch_twins_training_and_the_names_come(self):
+        self.ctrl_c_samples(harness.TORCH_SCRIPT)
+
+    @unittest.skipIf(np is None or sys.platform == 'win32', 'no NumPy, or no SIGINT to send')
+    def test_ctrl_c_stops_the_numpy_twins_training_and_the_names_come(self):
+        self.ctrl_c_samples(harness.NUMPY_SCRIPT)
 
 
 LONG_NAMES = [''.join(chr(97 + (i * 5 + j * 7) % 26) for j in range(14 + i % 9)) for i in range(30)]

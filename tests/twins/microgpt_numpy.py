@@ -171,25 +171,28 @@ def backward(dlogits, token_ids, cache):
 m = {name: np.zeros_like(w) for name, w in state_dict.items()}  # Adam's mean of each gradient
 v = {name: np.zeros_like(w) for name, w in state_dict.items()}  # and of each gradient's square
 loss_history = []
-for step in range(num_steps):
-    doc = docs[step % len(docs)]
-    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
-    n = min(block_size, len(tokens) - 1)
-    logits, cache = gpt(tokens[:n])
-    loss, probs = cross_entropy(logits, tokens[1:n + 1])
-    grads = backward(cross_entropy_backward(probs, tokens[1:n + 1]), tokens[:n], cache)
-    lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
-    for name, w in state_dict.items():  # microgpt.py's update, for a whole matrix at once
-        m[name] = beta1 * m[name] + (1 - beta1) * grads[name]
-        v[name] = beta2 * v[name] + (1 - beta2) * grads[name] ** 2
-        m_hat = m[name] / (1 - beta1 ** (step + 1))  # m and v start at 0: this corrects for it
-        v_hat = v[name] / (1 - beta2 ** (step + 1))
-        w -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
-    print(f"step {step+1:4d} / {num_steps:4d} | loss {loss:.4f}")
-    loss_history.append(float(loss))
+try:
+    for step in range(num_steps):
+        doc = docs[step % len(docs)]
+        tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
+        n = min(block_size, len(tokens) - 1)
+        logits, cache = gpt(tokens[:n])
+        loss, probs = cross_entropy(logits, tokens[1:n + 1])
+        grads = backward(cross_entropy_backward(probs, tokens[1:n + 1]), tokens[:n], cache)
+        lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
+        for name, w in state_dict.items():  # microgpt.py's update, for a whole matrix at once
+            m[name] = beta1 * m[name] + (1 - beta1) * grads[name]
+            v[name] = beta2 * v[name] + (1 - beta2) * grads[name] ** 2
+            m_hat = m[name] / (1 - beta1 ** (step + 1))  # m and v start at 0: this corrects for it
+            v_hat = v[name] / (1 - beta2 ** (step + 1))
+            w -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
+        loss_history.append(float(loss))
+        print(f"step {step+1:4d} / {num_steps:4d} | loss {loss:.4f}")
+except KeyboardInterrupt:  # Ctrl-C: training stops here, and the model as it is makes the names
+    print(f"stopped by Ctrl-C after {len(loss_history)} steps")
 recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
-print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
-      f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
+if recent: print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f}"
+                 f" (a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
 
 # %% Inference
 # The same draws: from BOS, each next character from the model's probabilities, until BOS.

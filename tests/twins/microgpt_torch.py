@@ -96,28 +96,31 @@ def gpt(token_ids):
 m = [torch.zeros_like(p) for p in params]  # Adam's running means of each gradient and its square
 v = [torch.zeros_like(p) for p in params]
 loss_history = []
-for step in range(num_steps):
-    doc = docs[step % len(docs)]
-    tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
-    n = min(block_size, len(tokens) - 1)
-    probs = torch.softmax(gpt(tokens[:n]), dim=-1)
-    losses = -probs[torch.arange(n), tokens[1:n + 1]].log()  # each position's surprise at the next
-    loss = (1 / n) * losses.sum()
-    loss.backward()
-    lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
-    with torch.no_grad():
-        for i, p in enumerate(params):  # microgpt.py's update, for a whole matrix at once
-            m[i] = beta1 * m[i] + (1 - beta1) * p.grad
-            v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
-            m_hat = m[i] / (1 - beta1 ** (step + 1))  # m and v start at 0: this corrects for it
-            v_hat = v[i] / (1 - beta2 ** (step + 1))
-            p -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
-            p.grad = None
-    print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.item():.4f}")
-    loss_history.append(loss.item())
+try:
+    for step in range(num_steps):
+        doc = docs[step % len(docs)]
+        tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
+        n = min(block_size, len(tokens) - 1)
+        probs = torch.softmax(gpt(tokens[:n]), dim=-1)
+        losses = -probs[torch.arange(n), tokens[1:n + 1]].log()  # each position's surprise
+        loss = (1 / n) * losses.sum()
+        loss.backward()
+        lr_t = learning_rate * 0.5 * (1 + math.cos(math.pi * step / num_steps))  # cosine decay to 0
+        with torch.no_grad():
+            for i, p in enumerate(params):  # microgpt.py's update, for a whole matrix at once
+                m[i] = beta1 * m[i] + (1 - beta1) * p.grad
+                v[i] = beta2 * v[i] + (1 - beta2) * p.grad ** 2
+                m_hat = m[i] / (1 - beta1 ** (step + 1))  # m and v start at 0: this corrects for it
+                v_hat = v[i] / (1 - beta2 ** (step + 1))
+                p -= lr_t * m_hat / (v_hat ** 0.5 + eps_adam)
+                p.grad = None
+        loss_history.append(loss.item())
+        print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.item():.4f}")
+except KeyboardInterrupt:  # Ctrl-C: training stops here, and the model as it is makes the names
+    print(f"stopped by Ctrl-C after {len(loss_history)} steps")
 recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
-print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f} "
-      f"(a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
+if recent: print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f}"
+                 f" (a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
 
 # %% Inference
 # The same draws: from BOS, each next character from the model's probabilities, until BOS.
