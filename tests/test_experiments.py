@@ -1,34 +1,34 @@
 """The experiments, tests/experiments/*.diff, used as a learner uses them, with git: each applies to
 the file as shipped and after an edit of theirs, any two together, and git apply -R undoes it, their
 edits kept; each header says how, and lists its own lines to put back before an undo; each does what
-it says, and stops a wrong setting of its own that would be silent or cost the run. And the runner,
-experiments.py, on its own, and its picture's panels. (save_and_load: its own file.)"""
-import ast, collections, math, os, random, re, runpy, shutil, subprocess, sys, tempfile, unittest
+it says, and stops a wrong setting of its own that would be silent or cost the run. The runner,
+experiments.py: every diff checked before any run, all re-ported by one command, its panels."""
+import ast, collections, contextlib, io, math, os, random, re, shutil, subprocess, sys, tempfile
+import unittest
 import xml.etree.ElementTree as ET
 
-import harness
+import harness, program
 
 EXPECTED = harness.experiment_names()
 ALONE = 'final_revision'  # a whole other revision: it combines with none of the others
-RUNNER = os.path.join(harness.EXPERIMENTS, 'experiments.py')
+RUNNER = program.tool('tests/experiments/experiments.py')
 NARROW = dict(n_embd=8, n_head=2)  # a narrower model: quicker, and the same code
 
 def setUpModule():
     if shutil.which('git') is None:
         raise unittest.SkipTest('applying a diff needs git, not installed here')
 
-def parts(name):  # (its header, the lines of the diff, the lines it adds)
-    head, body = harness.read(os.path.join(harness.EXPERIMENTS, name + '.diff')).split(
-        '\n--- a/microgpt.py\n+++ b/microgpt.py\n')
+def parts(name, folder=harness.EXPERIMENTS):  # (its header, the diff's lines, the lines it adds)
+    head, body = harness.read(os.path.join(folder, name + '.diff')).split(RUNNER.MARK)
     return head, body.splitlines(), [line[1:] for line in body.splitlines() if line[:1] == '+']
 
 def edit(line):  # a learner's edit of a line: the same value, written otherwise
     return re.sub(r'( = |\()', r'\g<1>0 or ', line, 1)
 
-def apply(text, name, reverse=False):
+def apply(text, name, reverse=False, folder=harness.EXPERIMENTS):
     """text with the diff applied (or undone) by git apply, as a learner runs it; None if not."""
     try:
-        return harness.git_apply(os.path.join(harness.EXPERIMENTS, name + '.diff'), text, reverse)
+        return harness.git_apply(os.path.join(folder, name + '.diff'), text, reverse)
     except ValueError:
         return None
 
@@ -106,6 +106,8 @@ class Diffs(unittest.TestCase):
                  "lr_schedule must be 'constant', 'linear' or 'cosine'"),
                 ('lr_schedule', 'warmup_steps', [500, -1],
                  'warmup_steps must be from 0 to below num_steps'),
+                ('lr_schedule', 'num_steps', [0],
+                 'num_steps must be 1 or more for a learning-rate schedule'),
                 ('held_out', 'num_steps', [500], 'input.txt has too few names to hold some out: '
                                                  'it needs 10 or more')]:  # (with 9 names)
             for value in values:
@@ -116,58 +118,77 @@ class Diffs(unittest.TestCase):
                                      (1, f'microgpt: {expect}\n', []))
 
 class TheRunner(unittest.TestCase):
-    def runner(self, *args, cwd=None, script=RUNNER, **kw):
-        return subprocess.run([sys.executable, script, *args], cwd=cwd, capture_output=True,
-                              text=True, timeout=300, **kw)
+    def runner(self, *args, script=RUNNER.__file__):
+        return subprocess.run([sys.executable, script, *args], capture_output=True, text=True,
+                              timeout=300)
 
     def test_help_list_source_and_names_it_does_not_know(self):
         self.assertIn('tests/experiments/experiments.py shipped relu', self.runner('-h').stdout)
         listed = self.runner('--list').stdout  # the table shows what each did
         self.assertEqual([name for name in EXPECTED if f'`{name}.diff`' not in listed], [])
         self.assertEqual(self.runner('--source', ALONE).stdout, harness.patched(ALONE))
-        for p in (self.runner(*args) for args in (['relux'], ['relu', 'x'], ['--sauce', 'relu'])):
-            self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines())), (1, '', 1))
+        for args, code in (['relux'], 1), (['relu', 'x'], 1), (['--sauce', 'relu'], 2):
+            p = self.runner(*args)
+            self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines()) == 1),
+                             (code, '', code == 1))  # 2: argparse's usage, then its one line
 
-    def clone(self, d, old, new):
-        """A clone in d of what the runner needs (not harness.py), then microgpt.py edited."""
-        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'program.py'),
-                  os.path.relpath(RUNNER, harness.ROOT)] + [
-                      os.path.join('tests', 'experiments', n + '.diff') for n in EXPECTED]:
-            os.makedirs(os.path.dirname(os.path.join(d, f)) or d, exist_ok=True)
-            shutil.copy(os.path.join(harness.ROOT, f), os.path.join(d, f))
-        for args in (['init', '-q'], ['add', '-A'],
-                     ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'clone']):
-            subprocess.run(['git', *args], cwd=d, check=True, capture_output=True)
-        text = harness.read(os.path.join(d, 'microgpt.py'))
-        self.assertIn(old, text)
-        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
-            f.write(text.replace(old, new))
-        return os.path.join(d, 'tests', 'experiments', 'experiments.py')
-
-    def test_on_your_file_it_names_your_edits_and_a_diff_that_does_not_apply_is_one_line(self):
-        with tempfile.TemporaryDirectory() as d:
-            p = self.runner('shipped', cwd=d, script=self.clone(d, 'steps = 500', 'steps = 3'))
+    def test_on_your_file_it_names_your_edits_and_each_diff_that_does_not_apply_before_a_run(self):
+        with tempfile.TemporaryDirectory() as d:  # a clone of what the runner needs, then edited
+            for f in ['microgpt.py', 'input.txt', 'tests/program.py'] + [
+                    os.path.relpath(f, harness.ROOT) for f in (RUNNER.__file__, *(
+                        os.path.join(harness.EXPERIMENTS, n + '.diff') for n in EXPECTED))]:
+                os.makedirs(os.path.dirname(os.path.join(d, f)), exist_ok=True)
+                shutil.copy(os.path.join(harness.ROOT, f), os.path.join(d, f))
+            for args in (['init', '-q'], ['add', '-A'],
+                         ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'clone']):
+                subprocess.run(['git', *args], cwd=d, check=True, capture_output=True)
+            harness.prepare(d, text=harness.source().replace('steps = 500', 'steps = 3').replace(
+                'relu() ** 2', 'relu() ** 3'))  # a setting, and a line two diffs change
+            script = os.path.join(d, os.path.relpath(RUNNER.__file__, harness.ROOT))
+            p = self.runner('shipped', 'relu', 'n_head_2', ALONE, script=script)
+            self.assertEqual((p.returncode, p.stdout), (1, ''))  # not even the first row ran
+            self.assertRegex(p.stderr, r'^experiments: relu.diff \(patch failed: microgpt.py:\d+\), '
+                             r'final_revision.diff \(patch failed: microgpt.py:\d+\): not applied '
+                             r'to your microgpt.py: put back [^\n]+ with --re-port\n\Z')
+            p = self.runner('shipped', script=script)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('on your microgpt.py, with num_steps = 3 (not as shipped)', p.stdout)
         self.assertIn('| your microgpt.py |', p.stdout)
         self.assertNotIn('| as shipped |', p.stdout)
-        with tempfile.TemporaryDirectory() as d:
-            p = self.runner('relu', cwd=d, script=self.clone(d, 'xi.relu() ** 2', 'xi.relu() ** 3'))
-        self.assertEqual(p.returncode, 1)
-        self.assertRegex(p.stderr, r'^experiments: relu...\nexperiments: relu.diff does not apply '
-                                   r'to this microgpt.py: patch failed: microgpt.py:\d+\n\Z')
+
+    def test_re_port_fits_every_diff_to_a_change_beside_their_lines_and_names_the_rest(self):
+        # A line shift near the top, and a comment beside dropout.diff's line (git apply refuses).
+        text = harness.source()
+        moved = text.replace('import math\n', 'import math\nimport re\n', 1).replace(
+            'until BOS.\n', 'until BOS.\n# a comment, where dropout.diff adds a line\n', 1)
+        self.assertIsNone(apply(moved, 'dropout'))
+        broken = text.replace('relu() ** 2', 'relu() ** 3')  # a line two diffs change
+        changes = lambda name, d: [line for line in parts(name, d)[1] if line[:1] in '+-']
+        for new, people in ((text, []), (moved, []), (broken, [ALONE, 'relu'])):
+            with tempfile.TemporaryDirectory() as d, contextlib.redirect_stderr(io.StringIO()):
+                self.assertEqual(RUNNER.re_port(new, d), people)
+                self.assertEqual(sorted(os.listdir(d)), [n + '.diff' for n in EXPECTED
+                                                         if n not in people])
+                for name in set(EXPECTED) - set(people):
+                    with self.subTest(name=name, moved=new is moved):
+                        self.assertEqual(parts(name, d)[0], parts(name)[0])  # its header kept
+                        self.assertEqual(changes(name, d), changes(name, harness.EXPERIMENTS))
+                        self.assertEqual(apply(apply(new, name, folder=d) or '', name, True, d),
+                                         new)
+                        if new is text:  # as it was, byte for byte
+                            self.assertEqual(*(harness.read(os.path.join(f, name + '.diff'))
+                                               for f in (d, harness.EXPERIMENTS)))
 
     def test_the_picture_has_a_panel_for_each_run_its_label_and_line_over_the_shipped_band(self):
-        runner = runpy.run_path(RUNNER)  # its functions: run as a module, it runs nothing
         fall = lambda top, steps: [top - k / steps for k in range(steps)]  # a tiny run's losses
         curves = [('relu', fall(3.1, 60), 27), ('functions', fall(3.4, 80), 40)]
-        svg = ET.fromstring(runner['svg']((fall(3.0, 60), 27), curves, 'title', window=10))
+        svg = ET.fromstring(RUNNER.svg((fall(3.0, 60), 27), curves, 'title', window=10))
         tag = lambda name: svg.iter('{http://www.w3.org/2000/svg}' + name)
         texts, lines = {t.text: t.get('x') for t in tag('text')}, list(tag('polyline'))
         self.assertEqual(len(lines), 2 * len(curves))  # a grey band and a coloured line each
         for i, (label, losses, vocab) in enumerate(curves):
-            for line, ink, n in ((lines[2 * i], runner['GREY'], 51),
-                                 (lines[2 * i + 1], runner['COLOURS'][i], len(losses) - 9)):
+            for line, ink, n in ((lines[2 * i], RUNNER.GREY, 51),
+                                 (lines[2 * i + 1], RUNNER.COLOURS[i], len(losses) - 9)):
                 xs = [float(p.split(',')[0]) for p in line.get('points').split()]
                 self.assertEqual((line.get('stroke'), len(xs)), (ink, n), label)  # 10-step means
                 self.assertLessEqual(float(texts[label]), min(xs))  # in the panel it names
@@ -231,6 +252,7 @@ class WhatEachDoes(unittest.TestCase):
         plain_run = plain['_stdout'] + harness.run_cell(plain, 'Inference')  # (before another seed)
         none = harness.load('Inference', experiment='dropout', num_steps=10, dropout=0, **NARROW)
         self.assertEqual(none['_stdout'], plain_run)
+        ns['training'] = True  # as Ctrl-C may leave it, in a step's forward pass
         harness.run_cell(ns, 'Inference', experiment='dropout')
         xs, ns['dropout'] = [ns['Value'](1.0) for _ in range(4000)], 0.25
         self.assertIs(ns['drop'](xs), xs)  # in sampling: every number as it is
@@ -240,21 +262,31 @@ class WhatEachDoes(unittest.TestCase):
         self.assertAlmostEqual(kept.count(0.0) / len(kept), 0.25, delta=0.03)
 
 class HeldOutAndGradientLog(unittest.TestCase):
-    def test_names_never_trained_on_scored_every_100_steps_beside_the_last_trained_on(self):
-        narrow = dict(num_steps=100, n_embd=4, n_head=2)  # narrow: what is scored is the same
-        ns = harness.load('Model', experiment='held_out', **narrow)
-        out = harness.run_cell(ns, 'Training', 'held_out')
-        plain = harness.load('Training', **narrow)
-        self.assertEqual(len(ns['held_out']), len(harness.SMALL_NAMES) // 10)
-        self.assertEqual(sorted(ns['docs'] + ns['held_out']), sorted(plain['docs']))
-        trained_on = [ns['docs'][step % len(ns['docs'])] for step in range(100)]
-        self.assertFalse(set(trained_on) & set(ns['held_out']))
-        reports = re.findall(r'^  mean loss now: (\d\.\d{4}) on the last 100 names trained on, '
-                             r'(\d\.\d{4}) on 4 held-out names$', out, re.M)
-        self.assertEqual(len(reports), 1, out)
-        for names, printed in ((trained_on, reports[0][0]), (ns['held_out'], reports[0][1])):
-            mean = sum(harness.doc_loss(ns, name)[0].data for name in names) / len(names)
-            self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100 are scored
+    def test_names_never_trained_on_scored_every_100_steps_with_dropout_off_and_its_draws_kept(self):
+        # With dropout.diff too, the scoring uses every number and none of dropout's draws: the
+        # step lines after it are dropout's alone. 300 names: none trained on twice by step 101.
+        data, small = harness.read(os.path.join(harness.ROOT, 'input.txt')).split()[:300], dict(
+            n_embd=4, n_head=2)  # narrow: what is scored is the same
+        with tempfile.TemporaryDirectory() as d:
+            harness.prepare(d, text=apply(harness.patched('dropout'), 'held_out'))
+            both = os.path.join(d, 'microgpt.py')
+            for script, experiment in (harness.SCRIPT, 'held_out'), (both, None):
+                with self.subTest(dropout=script == both):
+                    ns = harness.load('Training', data, script, experiment, num_steps=100, **small)
+                    trained_on = [ns['docs'][step % len(ns['docs'])] for step in range(100)]
+                    reports = re.findall(r'^  mean loss now: (\d\.\d{4}) on the last 100 names '
+                                         r'trained on, (\d\.\d{4}) on 30 held-out names$',
+                                         ns['_stdout'], re.M)
+                    self.assertEqual((len(reports), sorted(ns['docs'] + ns['held_out']),
+                                      set(trained_on) & set(ns['held_out'])),
+                                     (1, sorted(data), set()))
+                    for names, printed in zip((trained_on, ns['held_out']), reports[0]):
+                        mean = sum(harness.doc_loss(ns, n)[0].data for n in names) / len(names)
+                        self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100
+            steps = [harness.losses(harness.load('Training', data, script, experiment,
+                                                 num_steps=101, **small)['_stdout'])
+                     for script, experiment in ((both, None), (harness.SCRIPT, 'dropout'))]
+        self.assertEqual(steps[0], steps[1])
 
     def test_the_gradient_log_at_step_1_and_every_n_its_numbers_and_no_other_line_changed(self):
         # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
