@@ -1,61 +1,63 @@
 """The experiments, tests/experiments/*.diff, used as a learner uses them, with git: each applies to
-the file as shipped and after an edit of theirs, any two together, and git apply -R undoes it, their
-edits kept; each header says how, and lists its own lines to put back before an undo; each does what
-it says, and stops a wrong setting of its own that would be silent or cost the run. And the runner,
-experiments.py, on its own, and its picture's panels. (save_and_load: its own file.)"""
-import ast, collections, math, os, random, re, runpy, shutil, subprocess, sys, tempfile, unittest
+the file as shipped and after an edit, beside any other, and git apply -R undoes it (its header's
+lines put back first), the edit kept; each does what it says, and stops a wrong setting of its own
+that would be silent or cost the run, having written nothing. The runner checks every diff before
+any run, re-ports them all by one command, and draws a panel for each run."""
+import ast, contextlib, io, math, os, random, re, shutil, signal, subprocess, sys, tempfile
+import unittest
 import xml.etree.ElementTree as ET
 
-import harness
+import harness, program
 
-EXPECTED = harness.experiment_names()
-ALONE = 'final_revision'  # a whole other revision: it combines with none of the others
-RUNNER = os.path.join(harness.EXPERIMENTS, 'experiments.py')
+EXPECTED, ALONE = harness.experiment_names(), 'final_revision'  # ALONE combines with no other
+RUNNER = program.tool('tests/experiments/experiments.py')
 NARROW = dict(n_embd=8, n_head=2)  # a narrower model: quicker, and the same code
 
 def setUpModule():
     if shutil.which('git') is None:
         raise unittest.SkipTest('applying a diff needs git, not installed here')
 
-def parts(name):  # (its header, the lines of the diff, the lines it adds)
-    head, body = harness.read(os.path.join(harness.EXPERIMENTS, name + '.diff')).split(
-        '\n--- a/microgpt.py\n+++ b/microgpt.py\n')
+def parts(name, folder=harness.EXPERIMENTS):  # (its header, the diff's lines, the lines it adds)
+    head, body = harness.read(os.path.join(folder, name + '.diff')).split(RUNNER.MARK)
     return head, body.splitlines(), [line[1:] for line in body.splitlines() if line[:1] == '+']
 
 def edit(line):  # a learner's edit of a line: the same value, written otherwise
     return re.sub(r'( = |\()', r'\g<1>0 or ', line, 1)
 
-def apply(text, name, reverse=False):
-    """text with the diff applied (or undone) by git apply, as a learner runs it; None if not."""
-    try:
-        return harness.git_apply(os.path.join(harness.EXPERIMENTS, name + '.diff'), text, reverse)
-    except ValueError:
-        return None
+def apply(text, name, reverse=False, folder=harness.EXPERIMENTS):  # None if git apply refuses
+    with contextlib.suppress(ValueError):
+        return harness.git_apply(os.path.join(folder, name + '.diff'), text, reverse)
 
-def own_settings(name):
-    """The settings a diff writes: `names = constants` lines it adds, each name assigned once."""
-    text = harness.patched(name)
-    tree, lines = ast.parse(text), text.splitlines()
-    names = lambda node: [t.id for t in ast.walk(node.targets[0]) if isinstance(t, ast.Name)]
-    count = collections.Counter(n for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                                for n in names(node))
-    return [lines[node.lineno - 1].split('#')[0].strip() for node in tree.body
-            if isinstance(node, ast.Assign) and lines[node.lineno - 1] in parts(name)[2]
-            and all(isinstance(v, ast.Constant) for v in getattr(node.value, 'elts', [node.value]))
-            and all(count[n] == 1 for n in names(node))]
+def own_settings(name):  # the `names = constants` lines a diff adds, each name assigned only there
+    text, own = harness.patched(name), []
+    for line in (line.split('#')[0].rstrip() for line in parts(name)[2]):
+        names, _, value = line.partition(' = ')
+        with contextlib.suppress(ValueError, SyntaxError):
+            ast.literal_eval(value)  # a constant
+            own += [line] * bool(re.fullmatch(r'\w+(, \w+)*', names) and all(len(re.findall(
+                rf'(?m)^ *(?:\w+, )*{n}(?:, \w+)* = ', text)) == 1 for n in names.split(', ')))
+    return own
+
+def files(d):  # each name in folder d (hidden ones too) but the program and its data: its bytes
+    see = lambda p: (os.readlink(p) if os.path.islink(p) else sorted(os.listdir(p))
+                     if os.path.isdir(p) else harness.read(p))
+    return {n: see(os.path.join(d, n)) for n in set(os.listdir(d)) - {'microgpt.py', 'input.txt'}}
 
 class Diffs(unittest.TestCase):
-    def test_each_header_says_what_it_is_and_how_to_apply_undo_and_run_it_in_100_columns(self):
-        for name in EXPECTED:
-            with self.subTest(name=name):
-                head = parts(name)[0] + '\n'
-                self.assertTrue(head.startswith(f'{name}: '), head[:80])
-                for words in (f'\nTo try it:  git apply tests/experiments/{name}.diff\n',
-                              f'\nundo with   git apply -R tests/experiments/{name}.diff ',
-                              f' python tests/experiments/experiments.py {name}\n'):
-                    self.assertIn(words, head)
-                wide = [line[:36] for line in head.splitlines() + parts(name)[2] if len(line) > 100]
-                self.assertEqual(wide, ['matrix = lambda nout, nin, std=0.08:'] * (name == ALONE))
+    def test_each_header_says_how_to_apply_undo_and_run_it_and_lists_its_own_lines(self):
+        for name in EXPECTED:  # within 100 columns; a changed line of its own stops an undo
+            head, own = parts(name)[0] + '\n', own_settings(name)
+            self.assertTrue(head.startswith(f'{name}: '), head[:80])
+            for words in (f'\nTo try it:  git apply tests/experiments/{name}.diff\n',
+                          f'\nundo with   git apply -R tests/experiments/{name}.diff ',
+                          f' python tests/experiments/experiments.py {name}\n'):
+                self.assertIn(words, head)
+            wide = [line[:36] for line in head.splitlines() + parts(name)[2] if len(line) > 100]
+            self.assertEqual(wide, ['matrix = lambda nout, nin, std=0.08:'] * (name == ALONE))
+            self.assertEqual(re.findall(r'(?m)^ {16}(\S.*)$', head), own, name)
+            self.assertEqual(bool(own), name not in ('held_out', 'layernorm', 'relu'), name)
+            for line in own:
+                self.assertIsNone(apply(harness.patched(name).replace(line, edit(line)), name, 1))
 
     def test_each_applies_after_any_one_edit_and_its_undo_keeps_the_edit(self):
         # Any one setting, or a line README.md invites a learner to change: the samples, the seed.
@@ -63,132 +65,155 @@ class Diffs(unittest.TestCase):
         lines = re.findall(r'(?m)^\w+(?:, \w+)* = .*$', dict(harness.cells(text))['Settings'])
         lines += [line for line in text.splitlines() if 'range(20)' in line or 'seed(42)' in line]
         self.assertEqual(len(lines), 10)
-        for name in EXPECTED:
-            for line in lines:
-                if '-' + line not in parts(name)[1]:  # not a line the diff changes itself
-                    with self.subTest(experiment=name, edit=edit(line)):
-                        mine = text.replace(line, edit(line))
-                        self.assertEqual(apply(apply(mine, name) or '', name, True), mine)
-
-    def test_an_undo_after_changing_a_line_of_its_own_needs_the_lines_its_header_lists(self):
-        with_settings = []
-        for name in EXPECTED:
-            own = own_settings(name)
-            with self.subTest(experiment=name):
-                self.assertEqual(re.findall(r'(?m)^ {16}(\S.*)$', parts(name)[0]), own)
-                for line in own:  # changed, git apply -R refuses: the header's rule is needed
-                    patched = harness.patched(name)
-                    self.assertIsNone(apply(patched.replace(line, edit(line)), name, reverse=True))
-            with_settings += [name] * bool(own)
-        self.assertLessEqual({'dropout', 'final_revision', 'gradient_log', 'lr_schedule', 'prompt',
-                              'save_and_load'}, set(with_settings))  # found, at least these
+        for name, line in ((n, line) for n in EXPECTED for line in lines):
+            if '-' + line not in parts(name)[1]:  # not a line the diff changes itself
+                mine = text.replace(line, edit(line))
+                self.assertEqual(apply(apply(mine, name) or '', name, True), mine, (name, line))
 
     def test_any_two_apply_together_in_either_order_and_the_file_runs(self):
         others = [name for name in EXPECTED if name != ALONE]
         small = harness.source(num_steps=2, n_embd=4, n_head=2)  # a few steps of a narrow model
-        for i, a in enumerate(others):
-            for b in others[i + 1:]:
-                with self.subTest(pair=(a, b)), tempfile.TemporaryDirectory() as d:
-                    ab = apply(apply(small, a) or '', b)
-                    self.assertIsNotNone(ab, 'they do not apply together')
-                    self.assertEqual(ab, apply(apply(small, b) or '', a))
-                    harness.prepare(d, text=ab, data=harness.SMALL_NAMES)
-                    p = harness.execute(d)
-                    self.assertEqual((p.returncode, len(harness.samples(p.stdout))), (0, 20))
+        for a, b in ((a, b) for i, a in enumerate(others) for b in others[i + 1:]):
+            with self.subTest(pair=(a, b)), tempfile.TemporaryDirectory() as d:
+                ab = apply(apply(small, a) or '', b)
+                self.assertEqual(ab or 'none', apply(apply(small, b) or '', a))
+                harness.prepare(d, text=ab, data=harness.SMALL_NAMES)
+                p = harness.execute(d)
+                self.assertEqual((p.returncode, len(harness.samples(p.stdout))), (0, 20))
 
-    def test_a_setting_an_experiment_adds_set_wrong_is_one_line_before_any_work(self):
-        # Where the mistake would be silent or fail after training (a wrong type: Python's own).
-        for name, setting, values, expect in [
-                ('prompt', 'prompt', ['sebastia'], 'prompt must be shorter than block_size (8)'),
-                ('prompt', 'prompt', ['Zo!'], "prompt's ['!', 'Z'] are not in input.txt"),
-                ('dropout', 'dropout', [1.0, -0.1], 'dropout must be from 0 to below 1'),
-                ('lr_schedule', 'lr_schedule', ['cos'],
-                 "lr_schedule must be 'constant', 'linear' or 'cosine'"),
-                ('lr_schedule', 'warmup_steps', [500, -1],
-                 'warmup_steps must be from 0 to below num_steps'),
-                ('held_out', 'num_steps', [500], 'input.txt has too few names to hold some out: '
-                                                 'it needs 10 or more')]:  # (with 9 names)
-            for value in values:
-                with self.subTest(setting=setting, value=value):
-                    p = harness.run(data=harness.SMALL_NAMES[:9 if name == 'held_out' else None],
-                                    experiment=name, **{setting: value})
+    def test_a_setting_set_wrong_is_one_line_before_any_work_and_no_file_is_written(self):
+        # Where the mistake would be silent or fail after training (a wrong type: Python's own);
+        # save_and_load: a file at save_path it did not load (a second run's), one it cannot write.
+        there = "{0} is there already: move it away, or set load_path = '{0}' to sample from it"
+        other = 'model.json was saved with other settings or data: set them as then'
+        long = 'm' * 250  # its temporary file's name: too long
+        cannot, steps = "cannot save to save_path '{}': {}", 'must be from 0 to below num_steps'
+        with tempfile.TemporaryDirectory() as d:
+            harness.run(d, harness.SMALL_NAMES, experiment='save_and_load', num_steps=2, **NARROW)
+            os.mkdir(os.path.join(d, 'models'))
+            os.symlink('gone.json', os.path.join(d, 'dangling.json'))  # a link to nothing
+            before = files(d)  # the first run's model.json, a folder and a link to nothing
+            for name, settings, expect in [
+                    ('prompt', {'prompt': 'sebastia'}, 'prompt must be shorter than block_size '
+                                                       '(8)'),
+                    ('prompt', {'prompt': 'Zo!'}, "prompt's ['!', 'Z'] are not in input.txt"),
+                    *(('dropout', {'dropout': v}, 'dropout must be from 0 to below 1')
+                      for v in (1.0, -0.1)),
+                    ('lr_schedule', {'lr_schedule': 'cos'},
+                     "lr_schedule must be 'constant', 'linear' or 'cosine'"),
+                    *(('lr_schedule', {'warmup_steps': v}, 'warmup_steps ' + steps)
+                      for v in (500, -1)),
+                    ('lr_schedule', {'num_steps': 0}, 'num_steps must be 1 or more for a '
+                                                      'learning-rate schedule'),
+                    ('held_out', {'data': harness.SMALL_NAMES[:9]},
+                     'input.txt has too few names to hold some out: it needs 10 or more'),
+                    ('save_and_load', {}, there.format('model.json')),  # a second run
+                    ('save_and_load', {'save_path': 'dangling.json'},
+                     there.format('dangling.json')),
+                    ('save_and_load', {'save_path': 'models'}, "save_path 'models' is a folder: "
+                                                               "name a file in it"),
+                    ('save_and_load', {'save_path': 'no/such/m.json'},
+                     cannot.format('no/such/m.json', 'No such file or directory')),
+                    ('save_and_load', {'save_path': long},
+                     cannot.format(long, 'File name too long')),
+                    *(('save_and_load', {'load_path': 'model.json', **kw}, other) for kw in (
+                        {'n_embd': 12}, {'n_layer': 2}, {'block_size': 4},  # widths, matrices, wpe
+                        {'data': [n.replace('e', 'E') for n in harness.SMALL_NAMES]}))]:
+                with self.subTest(name=name, **settings):
+                    settings = {'data': harness.SMALL_NAMES, **NARROW, **settings}
+                    p = harness.run(d, experiment=name, **settings)
                     self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout)),
                                      (1, f'microgpt: {expect}\n', []))
+                    self.assertEqual(files(d), before)  # byte for byte
 
 class TheRunner(unittest.TestCase):
-    def runner(self, *args, cwd=None, script=RUNNER, **kw):
-        return subprocess.run([sys.executable, script, *args], cwd=cwd, capture_output=True,
-                              text=True, timeout=300, **kw)
-
-    def test_help_list_source_and_names_it_does_not_know(self):
-        self.assertIn('tests/experiments/experiments.py shipped relu', self.runner('-h').stdout)
-        listed = self.runner('--list').stdout  # the table shows what each did
+    def test_on_your_file_it_names_your_edits_and_each_diff_that_does_not_apply_before_a_run(self):
+        runner = lambda *args, root=harness.ROOT: subprocess.run([sys.executable, os.path.join(
+            root, 'tests/experiments/experiments.py'), *args], capture_output=True, text=True)
+        self.assertIn('tests/experiments/experiments.py shipped relu', runner('-h').stdout)
+        self.assertEqual(runner('--source', ALONE).stdout, harness.patched(ALONE))
+        listed = runner('--list').stdout  # each experiment's name, and the table's words for it
         self.assertEqual([name for name in EXPECTED if f'`{name}.diff`' not in listed], [])
-        self.assertEqual(self.runner('--source', ALONE).stdout, harness.patched(ALONE))
-        for p in (self.runner(*args) for args in (['relux'], ['relu', 'x'], ['--sauce', 'relu'])):
-            self.assertEqual((p.returncode, p.stdout, len(p.stderr.splitlines())), (1, '', 1))
-
-    def clone(self, d, old, new):
-        """A clone in d of what the runner needs (not harness.py), then microgpt.py edited."""
-        for f in ['microgpt.py', 'input.txt', os.path.join('tests', 'program.py'),
-                  os.path.relpath(RUNNER, harness.ROOT)] + [
-                      os.path.join('tests', 'experiments', n + '.diff') for n in EXPECTED]:
-            os.makedirs(os.path.dirname(os.path.join(d, f)) or d, exist_ok=True)
-            shutil.copy(os.path.join(harness.ROOT, f), os.path.join(d, f))
-        for args in (['init', '-q'], ['add', '-A'],
-                     ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'clone']):
-            subprocess.run(['git', *args], cwd=d, check=True, capture_output=True)
-        text = harness.read(os.path.join(d, 'microgpt.py'))
-        self.assertIn(old, text)
-        with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
-            f.write(text.replace(old, new))
-        return os.path.join(d, 'tests', 'experiments', 'experiments.py')
-
-    def test_on_your_file_it_names_your_edits_and_a_diff_that_does_not_apply_is_one_line(self):
-        with tempfile.TemporaryDirectory() as d:
-            p = self.runner('shipped', cwd=d, script=self.clone(d, 'steps = 500', 'steps = 3'))
+        for args, code in (['relux'], 1), (['relu', 'x'], 1), (['--sauce', 'relu'], 2):
+            p = runner(*args)  # 2: argparse's usage, then its one line
+            self.assertEqual((p.returncode, p.stdout, p.stderr.count('\n') == 1),
+                             (code, '', code < 2))
+        with tempfile.TemporaryDirectory() as d:  # a clone of what the runner needs, then edited
+            ours = [n for n in os.listdir(RUNNER.HERE) if n.endswith(('.py', '.diff'))]
+            for f in ['microgpt.py', 'input.txt', 'tests/program.py'] + [
+                    f'tests/experiments/{n}' for n in ours]:
+                os.makedirs(os.path.dirname(os.path.join(d, f)), exist_ok=True)
+                shutil.copy(os.path.join(harness.ROOT, f), os.path.join(d, f))
+            for args in (['init', '-q'], ['add', '-A'],
+                         ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'clone']):
+                subprocess.run(['git', *args], cwd=d, check=True, capture_output=True)
+            harness.prepare(d, text=harness.source().replace('steps = 500', 'steps = 3').replace(
+                'relu() ** 2', 'relu() ** 3'))  # a setting, and a line two diffs change
+            p = runner('shipped', 'relu', 'n_head_2', ALONE, root=d)
+            self.assertEqual((p.returncode, p.stdout), (1, ''))  # not even the first row ran
+            self.assertRegex(p.stderr, r'^experiments: relu.diff \(patch failed: microgpt.py:\d+'
+                             r'\), final_revision.diff \(patch failed: microgpt.py:\d+\): not '
+                             r'applied to your microgpt.py: put back [^\n]+ with --re-port\n\Z')
+            p = runner('shipped', root=d)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('on your microgpt.py, with num_steps = 3 (not as shipped)', p.stdout)
-        self.assertIn('| your microgpt.py |', p.stdout)
-        self.assertNotIn('| as shipped |', p.stdout)
-        with tempfile.TemporaryDirectory() as d:
-            p = self.runner('relu', cwd=d, script=self.clone(d, 'xi.relu() ** 2', 'xi.relu() ** 3'))
-        self.assertEqual(p.returncode, 1)
-        self.assertRegex(p.stderr, r'^experiments: relu...\nexperiments: relu.diff does not apply '
-                                   r'to this microgpt.py: patch failed: microgpt.py:\d+\n\Z')
+        self.assertEqual(re.findall(r'(?m)^\| (.+?) \| \d', p.stdout), ['your microgpt.py'])
+
+    def test_re_port_fits_every_diff_to_a_change_beside_their_lines_and_names_the_rest(self):
+        # A line shift near the top, and a comment beside dropout.diff's line (git apply refuses).
+        text = harness.source()
+        moved = text.replace('import math\n', 'import math\nimport re\n', 1).replace(
+            'until BOS.\n', 'until BOS.\n# a comment, where dropout.diff adds a line\n', 1)
+        self.assertIsNone(apply(moved, 'dropout'))
+        broken = text.replace('relu() ** 2', 'relu() ** 3')  # a line two diffs change
+        changes = lambda name, d: [line for line in parts(name, d)[1] if line[:1] in '+-']
+        for new, people in (text, []), (moved, []), (broken, [ALONE, 'relu']):
+            with tempfile.TemporaryDirectory() as d, contextlib.redirect_stderr(io.StringIO()):
+                self.assertEqual(RUNNER.re_port(new, d), people)
+                ported = [n for n in EXPECTED if n not in people]
+                self.assertEqual(sorted(os.listdir(d)), [n + '.diff' for n in ported])
+                for name in ported:  # its header and its changes kept, as it was if nothing moved
+                    self.assertEqual((parts(name, d)[0], changes(name, d)), (
+                        parts(name)[0], changes(name, harness.EXPERIMENTS)))
+                    self.assertEqual(apply(apply(new, name, folder=d) or '', name, True, d), new)
+                    if new is text:
+                        self.assertEqual(*(harness.read(os.path.join(f, name + '.diff'))
+                                           for f in (d, harness.EXPERIMENTS)))
 
     def test_the_picture_has_a_panel_for_each_run_its_label_and_line_over_the_shipped_band(self):
-        runner = runpy.run_path(RUNNER)  # its functions: run as a module, it runs nothing
         fall = lambda top, steps: [top - k / steps for k in range(steps)]  # a tiny run's losses
         curves = [('relu', fall(3.1, 60), 27), ('functions', fall(3.4, 80), 40)]
-        svg = ET.fromstring(runner['svg']((fall(3.0, 60), 27), curves, 'title', window=10))
+        svg = ET.fromstring(RUNNER.svg((fall(3.0, 60), 27), curves, 'title', window=10))
         tag = lambda name: svg.iter('{http://www.w3.org/2000/svg}' + name)
         texts, lines = {t.text: t.get('x') for t in tag('text')}, list(tag('polyline'))
-        self.assertEqual(len(lines), 2 * len(curves))  # a grey band and a coloured line each
-        for i, (label, losses, vocab) in enumerate(curves):
-            for line, ink, n in ((lines[2 * i], runner['GREY'], 51),
-                                 (lines[2 * i + 1], runner['COLOURS'][i], len(losses) - 9)):
-                xs = [float(p.split(',')[0]) for p in line.get('points').split()]
-                self.assertEqual((line.get('stroke'), len(xs)), (ink, n), label)  # 10-step means
-                self.assertLessEqual(float(texts[label]), min(xs))  # in the panel it names
-            self.assertIn(f'uniform guess over {vocab} tokens', texts)
+        xs = [[float(p.split(',')[0]) for p in line.get('points').split()] for line in lines]
+        self.assertEqual([(line.get('stroke'), len(x)) for line, x in zip(lines, xs)],
+                         [(RUNNER.GREY, 51), (RUNNER.COLOURS[0], 51),  # a grey band and a line
+                          (RUNNER.GREY, 51), (RUNNER.COLOURS[1], 71)])  # each: 10-step means
+        self.assertLessEqual(float(texts['functions']), min(xs[2] + xs[3]))  # in its own panel
+        self.assertLessEqual({'relu', 'uniform guess over 27 tokens',
+                              'uniform guess over 40 tokens'}, set(texts))
 
 class WhatEachDoes(unittest.TestCase):
-    def test_prompt_samples_are_the_models_likeliest_characters_after_it_and_nothing_else(self):
-        # At a temperature near 0, sampling is the argmax: after the prompt, read through the model
-        # first, the model's likeliest next characters. 'sebasti' leaves room for one in 8.
-        out = lambda **kw: harness.load('Inference', num_steps=15, temperature=1e-4, **NARROW, **kw)
-        plain = out()['_stdout']
-        self.assertEqual(out(experiment='prompt', prompt='')['_stdout'], plain)
-        for prompt in ('ma', 'sebasti'):
-            ns = out(experiment='prompt', prompt=prompt)
+    def run_(self, steps, **settings):  # a narrow run through sampling, at its likeliest
+        return harness.load('Inference', num_steps=steps, temperature=1e-4, **NARROW, **settings)
+
+    def test_prompt_lr_schedule_and_gradient_log_leave_every_other_line_as_it_was(self):
+        # prompt: after the prompt, read through the model first, its likeliest characters.
+        plain = self.run_(8)['_stdout']
+        for prompt in ('', 'ma', 'sebasti'):  # 'sebasti' leaves room for one in 8
+            ns = self.run_(8, experiment='prompt', prompt=prompt)
             self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns, prompt)] * 20)
             self.assertEqual(ns['_stdout'].split('--- inf')[0], plain.split('--- inf')[0])
+        for experiment, settings in (('lr_schedule', dict(lr_schedule='cosine', warmup_steps=0)),
+                                     ('gradient_log', dict(grad_log_every=0))):  # 0: never
+            self.assertEqual(self.run_(8, experiment=experiment, **settings)['_stdout'], plain)
+        logged = self.run_(8, experiment='gradient_log', grad_log_every=3)['_stdout']
+        self.assertEqual([line for line in logged.splitlines() if line[:2] != '  '],
+                         plain.splitlines())
+        self.assertEqual(list(harness.gradient_logs(logged)), [1, 3, 6])
 
-    def test_lr_schedule_gives_the_rates_it_promises_and_cosine_is_the_shipped_run(self):
-        plain = harness.load('Inference', num_steps=8, **NARROW)['_stdout']
-        self.assertEqual(harness.load('Inference', experiment='lr_schedule', num_steps=8, **NARROW,
-                                      lr_schedule='cosine', warmup_steps=0)['_stdout'], plain)
+    def test_lr_schedule_gives_the_rates_it_promises(self):
         ns = harness.load('Training', experiment='lr_schedule', num_steps=2, **NARROW)
         ns['num_steps'], ns['warmup_steps'] = 40, 10  # the function reads them as it runs
         rate, lr = ns['learning_rate_at'], ns['learning_rate']
@@ -205,19 +230,19 @@ class WhatEachDoes(unittest.TestCase):
 
     def test_layernorm_centres_and_scales_with_three_pairs_of_its_own_each_used(self):
         ns, plain = harness.load('Model', experiment='layernorm'), harness.load('Parameters')
-        xs, Value = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3], ns['Value']
+        xs, Value, pairs = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3], ns['Value'], ['ln_emb'] + [
+            f'layer0.ln_{j}' for j in (1, 2)]
         mean = sum(xs) / len(xs)
         sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / len(xs) + 1e-5)
         w = [[Value(2.0) for _ in xs], [Value(0.5) for _ in xs]]  # gains 2, biases 0.5
         for x, y in zip(xs, ns['layernorm']([Value(x) for x in xs], w)):
             self.assertAlmostEqual(y.data, 2.0 * (x - mean) / sd + 0.5, delta=1e-12)
         numbers = lambda sd: {k: [[p.data for p in row] for row in w] for k, w in sd.items()}
-        expected = dict(numbers(plain['state_dict']), **{  # the same draws, and the new pairs
-            k: [[1.0] * 16, [0.0] * 16] for k in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2')})
-        self.assertEqual(numbers(ns['state_dict']), expected)
+        self.assertEqual(numbers(ns['state_dict']), dict(numbers(plain['state_dict']), **{
+            k: [[1.0] * 16, [0.0] * 16] for k in pairs}))  # the same draws, and the new pairs
         harness.randomize(ns)  # no zero matrices: a gradient reaches every norm
         harness.doc_loss(ns, 'alexander')[0].backward()
-        for name in ('ln_emb', 'layer0.ln_1', 'layer0.ln_2'):  # each pair is where gpt() uses it
+        for name in pairs:  # each pair is where gpt() uses it
             self.assertTrue(all(p.grad for row in ns['state_dict'][name] for p in row), name)
 
     def test_dropout_zeroes_that_share_in_training_only_and_leaves_the_other_draws_alone(self):
@@ -231,6 +256,7 @@ class WhatEachDoes(unittest.TestCase):
         plain_run = plain['_stdout'] + harness.run_cell(plain, 'Inference')  # (before another seed)
         none = harness.load('Inference', experiment='dropout', num_steps=10, dropout=0, **NARROW)
         self.assertEqual(none['_stdout'], plain_run)
+        ns['training'] = True  # as Ctrl-C may leave it, in a step's forward pass
         harness.run_cell(ns, 'Inference', experiment='dropout')
         xs, ns['dropout'] = [ns['Value'](1.0) for _ in range(4000)], 0.25
         self.assertIs(ns['drop'](xs), xs)  # in sampling: every number as it is
@@ -239,44 +265,101 @@ class WhatEachDoes(unittest.TestCase):
         self.assertEqual(set(kept), {0.0, 1 / 0.75})
         self.assertAlmostEqual(kept.count(0.0) / len(kept), 0.25, delta=0.03)
 
-class HeldOutAndGradientLog(unittest.TestCase):
-    def test_names_never_trained_on_scored_every_100_steps_beside_the_last_trained_on(self):
-        narrow = dict(num_steps=100, n_embd=4, n_head=2)  # narrow: what is scored is the same
-        ns = harness.load('Model', experiment='held_out', **narrow)
-        out = harness.run_cell(ns, 'Training', 'held_out')
-        plain = harness.load('Training', **narrow)
-        self.assertEqual(len(ns['held_out']), len(harness.SMALL_NAMES) // 10)
-        self.assertEqual(sorted(ns['docs'] + ns['held_out']), sorted(plain['docs']))
-        trained_on = [ns['docs'][step % len(ns['docs'])] for step in range(100)]
-        self.assertFalse(set(trained_on) & set(ns['held_out']))
-        reports = re.findall(r'^  mean loss now: (\d\.\d{4}) on the last 100 names trained on, '
-                             r'(\d\.\d{4}) on 4 held-out names$', out, re.M)
-        self.assertEqual(len(reports), 1, out)
-        for names, printed in ((trained_on, reports[0][0]), (ns['held_out'], reports[0][1])):
-            mean = sum(harness.doc_loss(ns, name)[0].data for name in names) / len(names)
-            self.assertEqual(f'{mean:.4f}', printed)  # the weights after step 100 are scored
+    def test_held_out_names_scored_every_100_steps_with_dropout_off_and_its_draws_kept(self):
+        # With dropout.diff too, the scoring uses every number and none of dropout's draws: the
+        # step lines after it are dropout's alone. 300 names: none trained on twice by step 101.
+        data, small = harness.read(os.path.join(harness.ROOT, 'input.txt')).split()[:300], dict(
+            n_embd=4, n_head=2)  # narrow: what is scored is the same
+        with tempfile.TemporaryDirectory() as d:
+            harness.prepare(d, text=apply(harness.patched('dropout'), 'held_out'))
+            both = os.path.join(d, 'microgpt.py')
+            for script, experiment in (harness.SCRIPT, 'held_out'), (both, None):
+                ns = harness.load('Training', data, script, experiment, num_steps=100, **small)
+                trained_on = [ns['docs'][step % len(ns['docs'])] for step in range(100)]
+                reports = re.findall(r'(?m)^  mean loss now: (\d\.\d{4}) on the last 100 names '
+                                     r'trained on, (\d\.\d{4}) on 30 held-out', ns['_stdout'])
+                self.assertEqual((len(reports), sorted(ns['docs'] + ns['held_out']),
+                                  set(trained_on) & set(ns['held_out'])), (1, sorted(data), set()))
+                for names, printed in zip((trained_on, ns['held_out']), reports[0]):
+                    mean = sum(harness.doc_loss(ns, n)[0].data for n in names) / len(names)
+                    self.assertEqual(f'{mean:.4f}', printed, script)  # the weights of step 100
+            steps = [harness.losses(harness.load('Training', data, script, experiment,
+                                                 num_steps=101, **small)['_stdout'])
+                     for script, experiment in ((both, None), (harness.SCRIPT, 'dropout'))]
+        self.assertEqual(steps[0], steps[1])
 
-    def test_the_gradient_log_at_step_1_and_every_n_its_numbers_and_no_other_line_changed(self):
+    def test_the_gradient_log_at_step_1_its_numbers(self):
         # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
         # matrices before them get exactly zero gradient (and no update); lm_head's is not zero.
-        out = lambda **kw: harness.load('Inference', num_steps=5, **NARROW, **kw)['_stdout']
-        plain, logged = out(), out(experiment='gradient_log', grad_log_every=2)
-        self.assertEqual(out(experiment='gradient_log', grad_log_every=0), plain)  # 0: never
-        self.assertEqual([line for line in logged.splitlines() if not line.startswith('  ')],
-                         plain.splitlines())
-        log, first = harness.gradient_logs(logged), harness.load('Parameters', **NARROW)
-        self.assertEqual((list(log), list(log[1])), ([1, 2, 4], list(first['state_dict'])))
-        old, new = ([p.data for row in ns['state_dict']['wte'] for p in row] for ns in (
-            first, harness.load('Training', num_steps=1, **NARROW)))  # (step 1's rate: any steps)
+        log = harness.gradient_logs(self.run_(1, experiment='gradient_log')['_stdout'])[1]
+        first, after = (harness.load(upto, num_steps=1, **NARROW) for upto in ('Parameters',
+                                                                                'Training'))
+        self.assertEqual(list(log), list(first['state_dict']))
         for name in ('attn_wq', 'attn_wk', 'attn_wv', 'mlp_fc1'):
-            self.assertEqual(log[1][f'layer0.{name}'][1:], (0.0, 0.0), name)
+            self.assertEqual(log[f'layer0.{name}'][1:], (0.0, 0.0), name)
         for name in ('attn_wo', 'mlp_fc2'):  # zero weights: no ratio yet
-            self.assertEqual(log[1][f'layer0.{name}'][::2], (0.0, math.inf))
+            self.assertEqual(log[f'layer0.{name}'][::2], (0.0, math.inf))
+        old, new = ([p.data for row in ns['state_dict']['wte'] for p in row] for ns in (first,
+                                                                                      after))
         rms = lambda xs: math.sqrt(sum(x * x for x in xs) / len(xs))
-        weight, grad, ratio = log[1]['wte']  # the same draws: old are the weights of step 1
-        self.assertEqual(weight, float(f'{rms(old):.1e}'))
-        self.assertEqual(ratio, float(f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}'))
-        self.assertGreater(min(grad, log[1]['lm_head'][1]), 0.0)
+        self.assertEqual(log['wte'][::2], (float(f'{rms(old):.1e}'), float(
+            f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}')))  # weight, update ratio
+        self.assertGreater(min(log['wte'][1], log['lm_head'][1]), 0.0)
+
+class SaveAndLoad(unittest.TestCase):
+    @unittest.skipIf(sys.platform == 'win32', 'Windows cannot send SIGINT (Ctrl-C) to a child')
+    def test_a_real_ctrl_c_stops_training_and_what_was_trained_is_saved_whole_and_loads(self):
+        def terminal():  # SIGINT as a terminal has it (a background job's child would ignore it),
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # and a umask that keeps out others: a
+            os.umask(0o027)  # new file of the user's own gets it, as model.json must
+        with tempfile.TemporaryDirectory() as d:
+            harness.prepare(d, data=harness.SMALL_NAMES, experiment='save_and_load', **NARROW)
+            child = subprocess.Popen([sys.executable, '-u', 'microgpt.py'], cwd=d, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     preexec_fn=terminal)
+            out = next(line for line in child.stdout if line.startswith('step    5 /'))
+            child.send_signal(signal.SIGINT)
+            rest, err = child.communicate(timeout=120)
+            out, k = out + rest, 5 + len(harness.losses(rest))
+            self.assertEqual((child.returncode, err, k < 500), (0, '', True))  # stopped early
+            self.assertIn(f'stopped by Ctrl-C after {k} steps\n', out)
+            self.assertLess(out.index('saved the trained model to model.json\n'),
+                            out.index('--- inference'))  # before sampling, which cannot cost it
+            self.assertEqual(os.stat(os.path.join(d, 'model.json')).st_mode & 0o777, 0o640)
+            saved = files(d)['model.json']
+            with open(os.path.join(d, 'model.json'), 'w', encoding='utf-8-sig') as f:
+                f.write(saved)  # with a byte-order mark, as an editor may save it
+            p = harness.run(d, harness.SMALL_NAMES, experiment='save_and_load', **NARROW,
+                            load_path='model.json')  # and saved to where it was loaded from
+            self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout)), (0, '', []))
+            self.assertEqual((len(harness.samples(out)), harness.samples(p.stdout)),
+                             (20, harness.samples(out)))  # the names of the model it saved
+            self.assertEqual(files(d), {'model.json': saved})  # bit for bit, and no file of its own
+
+    def test_a_failed_save_keeps_the_model_there_whole_and_leaves_no_file_and_says_so_last(self):
+        # A weight not finite: json.dump fails halfway, after wte (written in place, model.json
+        # would be left cut off); and a file another run saved there while this one trained.
+        for case, expect in [('nan', 'Out of range float values are not JSON compliant'),
+                             ('appeared', '{} appeared while this run trained')]:
+            with self.subTest(case), tempfile.TemporaryDirectory() as d:
+                harness.run(d, harness.SMALL_NAMES, experiment='save_and_load', num_steps=2,
+                            **NARROW)
+                path = os.path.join(d, 'model.json' if case == 'nan' else 'other.json')
+                ns = harness.load('Model', experiment='save_and_load', save_path=path, num_steps=2,
+                                  load_path=path * (case == 'nan'), **NARROW)  # loaded: its own
+                if case == 'nan':
+                    ns['state_dict']['wpe'][7][0].data = math.nan
+                else:  # another run's model, saved there while this one trains
+                    shutil.copy(os.path.join(d, 'model.json'), path)
+                first = files(d)
+                harness.run_cell(ns, 'Training', 'save_and_load')
+                self.assertEqual(files(d), first)  # byte for byte, and no file of its own
+                ns['state_dict']['wpe'][7][0].data = 0.0  # a nan would stop the sampling
+                with self.assertRaises(SystemExit) as stopped:
+                    harness.run_cell(ns, 'Inference', 'save_and_load')
+                self.assertEqual(len(harness.samples(ns['_stdout'])), 20)  # they came first
+                self.assertTrue(str(stopped.exception).startswith(
+                    f'microgpt: cannot save to {path}: ' + expect.format(path)))
 
 if __name__ == '__main__':
     unittest.main()

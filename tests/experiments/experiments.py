@@ -12,10 +12,15 @@ tests/experiments/loss_curves.svg, the picture the experiments' page shows.
     python tests/experiments/experiments.py --list           # their names
     python tests/experiments/experiments.py --source relu > relu.py   # an experiment's microgpt.py
 
-Standard library only, and tests/program.py (microgpt.py as text), not the tests' harness. Not a
-test: unittest does not collect it. Progress goes to stderr.
+Before any run, it checks that every diff asked for applies to your microgpt.py. For maintainers,
+after a change to microgpt.py that leaves the experiments' own lines alone:
+
+    python tests/experiments/experiments.py --re-port        # rewrites each NAME.diff to fit it
+
+Standard library and `diff`, and tests/program.py (microgpt.py as text), not the tests' harness.
+Not a test: unittest does not collect it. Progress goes to stderr.
 """
-import math, os, platform, re, shutil, signal, subprocess, sys, tempfile, time
+import argparse, math, os, platform, re, shutil, signal, subprocess, sys, tempfile, time
 from html import escape
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # for program
@@ -88,6 +93,75 @@ def text_of(settings, diff):
         sys.exit(f'experiments: {e}')
 
 
+def texts_of(chosen):
+    """{name: its text} for the chosen experiments; before any run, one line, exit 1, naming each
+    diff that does not apply to your microgpt.py, so that no run is spent before it is found."""
+    texts, failed = {}, {}
+    for name, _, settings, diff in chosen:
+        try:
+            texts[name] = program.source(experiment=diff, codes=settings)
+        except ValueError as e:
+            found = re.match(r'(\S+\.diff) does not apply to this microgpt.py: (.*)', str(e))
+            failed[found.expand(r'\1 (\2)') if found else str(e)] = True
+    if failed:
+        sys.exit(f'experiments: {", ".join(failed)}: not applied to your microgpt.py: put back the '
+                 'lines you changed there, or undo a diff you applied (git diff microgpt.py shows '
+                 'them); or fit every diff to your file with --re-port')
+    return texts
+
+
+MARK = '\n--- a/microgpt.py\n+++ b/microgpt.py\n'  # between a diff's header and its hunks
+
+
+def port(text, hunks):
+    """text with the diff's hunks applied, each found by its lines after the last one: the whole
+    hunk, or else without its first or its last line of context (a line beside it changed), each
+    only where it is found once; None if a hunk is not."""
+    lines, out, at = text.splitlines(True), [], 0
+    for hunk in re.split(r'(?m)^@@ .*\n', hunks)[1:]:
+        rows = hunk.splitlines(True)
+        old, new = ([r[1:] for r in rows if r[0] in ' ' + sign] for sign in '-+')
+        lead, trail = rows[0][0] == ' ', rows[-1][0] == ' '
+        for a, b in ((0, 0), (lead, 0), (0, trail)):
+            want = old[a:len(old) - b]
+            spots = [i for i in range(at, len(lines) - len(want) + 1)
+                     if lines[i:i + len(want)] == want]
+            if want and len(spots) == 1:
+                out += lines[at:spots[0]] + new[a:len(new) - b]
+                at = spots[0] + len(want)
+                break
+        else:
+            return None
+    return ''.join(out + lines[at:])
+
+
+def re_port(text, into=HERE):
+    """Each diff here made again against `text` (a new microgpt.py) into the folder `into`, its
+    header kept: its changes found as port() finds them, the diff made by `diff -U1` as each was
+    made. Prints each diff's fate; returns the names of those that need a person."""
+    people = []
+    with tempfile.TemporaryDirectory(prefix='microgpt-re-port-') as d:
+        for name in program.experiment_names():
+            head, hunks = program.read(os.path.join(HERE, name + '.diff')).split(MARK)
+            ported = port(text, MARK + hunks)
+            if ported is None:
+                people.append(name)
+                print(f'{name}.diff needs a person: a line it changes, or both beside one, changed',
+                      file=sys.stderr)
+                continue
+            for file, t in (('a', text), ('b', ported)):
+                with open(os.path.join(d, file), 'w', encoding='utf-8', newline='') as f:
+                    f.write(t)
+            made = subprocess.run(['diff', '-U1', '--label', 'a/microgpt.py', '--label',
+                                   'b/microgpt.py', 'a', 'b'], cwd=d, capture_output=True,
+                                  text=True, encoding='utf-8').stdout
+            with open(os.path.join(into, name + '.diff'), 'w', encoding='utf-8', newline='') as f:
+                f.write(head + '\n' + made)
+            same = made == MARK[1:] + hunks
+            print(f'{name}.diff {"as it was" if same else "re-ported"}', file=sys.stderr)
+    return people
+
+
 def edited_settings():
     """The Settings lines of your microgpt.py that are not the committed file's, as git has it; None
     when git cannot say (no git, or not a clone)."""
@@ -108,10 +182,9 @@ def stop(signum, frame):  # SIGTERM or SIGHUP: end as Ctrl-C does, so the tempor
     sys.exit(f'experiments: stopped by signal {signum}')
 
 
-def run(settings, diff, samples=5):
+def run(text, samples=5):
     """(mean loss of the last 100 steps, wall seconds, the first samples, every step's loss, the
-    vocabulary size, the lines the diff adds to the output) of one whole run."""
-    text = text_of(settings, diff)
+    vocabulary size, the lines the diff adds to the output) of one whole run of the text."""
     with tempfile.TemporaryDirectory(prefix='microgpt-experiment-') as d:
         with open(os.path.join(d, 'microgpt.py'), 'w', encoding='utf-8') as f:
             f.write(text)
@@ -214,31 +287,41 @@ def panel_label(change, settings):
 
 
 def main():
-    args = sys.argv[1:]
-    if args[:1] in (['-h'], ['--help']):
-        print(__doc__.strip() + '\n\nThe experiments: ' + ', '.join(NAMES))
-        return
-    if args[:1] == ['--functions']:  # the functions row's dataset: ... --functions > functions.txt
+    ap = argparse.ArgumentParser(description=__doc__, epilog='The experiments: ' + ', '.join(NAMES),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('names', nargs='*', help='the experiments to run (names, or their starts); '
+                                             'all of them if none')
+    ap.add_argument('--list', action='store_true', help="each experiment's name and change")
+    ap.add_argument('--source', action='store_true', help="print the one named experiment's "
+                                                          'microgpt.py, and run nothing')
+    ap.add_argument('--functions', action='store_true', help="print the functions row's dataset")
+    ap.add_argument('--remake', action='store_true', help='run them all, and rewrite the picture '
+                                                          'the experiments\' page shows')
+    ap.add_argument('--re-port', action='store_true', help='rewrite every NAME.diff here to fit '
+                    'microgpt.py as it is now, and name each that needs a person; runs nothing')
+    args = ap.parse_args()
+    if args.names and (args.remake or args.re_port or args.list or args.functions):
+        ap.error('--remake, --re-port, --list and --functions take no names')
+    if args.functions:  # the functions row's dataset: ... --functions > functions.txt
         exec(FUNCTIONS, {})  # the same code the functions row's run makes its file with
         return
-    if args[:1] == ['--list']:
+    if args.list:
         for name, change, _, _ in EXPERIMENTS:
             print(f'{name:16} {change}')
         return
-    if args[:1] == ['--source']:
-        chosen = choose(args[1:])
+    if args.re_port:
+        people = re_port(program.source())
+        if people:
+            sys.exit(f'experiments: {", ".join(people)}: re-port by hand (tests/README.md says how)')
+        return
+    if args.source:
+        chosen = choose(args.names)
         if len(chosen) != 1:
             sys.exit(f'experiments: --source takes the name of one experiment, not {len(chosen)}')
         print(text_of(*chosen[0][2:]), end='')
         return
-    remake = '--remake' in args
-    args = [a for a in args if a != '--remake']
-    for a in args:
-        if a.startswith('-'):
-            sys.exit(f'experiments: no option {a}; --help says what it takes')
-    if remake and args:
-        sys.exit('experiments: --remake runs them all (the committed table and picture): no names')
-    chosen = choose(args) if args else EXPERIMENTS
+    chosen = choose(args.names) if args.names else EXPERIMENTS
+    texts = texts_of(chosen)  # every diff checked before any run
     for signum in (signal.SIGTERM, getattr(signal, 'SIGHUP', None)):
         if signum is not None:
             signal.signal(signum, stop)
@@ -249,7 +332,7 @@ def main():
         base = f'your microgpt.py, with {"; ".join(edits)} (not as shipped)'
     else:
         base = 'microgpt.py as shipped'
-    if remake and edits != []:
+    if args.remake and edits != []:
         sys.exit('experiments: --remake is for microgpt.py as shipped; undo your edits first')
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, '
           f'{platform.python_implementation()} {platform.python_version()}, one run at a time, '
@@ -261,7 +344,7 @@ def main():
         print(f'experiments: {name}...', file=sys.stderr, flush=True)
         if name == 'shipped' and edits:
             change = 'your microgpt.py'
-        results[name] = loss, wall, names, losses, vocab, extra = run(settings, diff)
+        results[name] = loss, wall, names, losses, vocab, extra = run(texts[name])
         print(f'| {change} | {loss:.4f} | {seconds(wall)} | {", ".join(names)} |', flush=True)
         if extra:  # the experiments' page quotes them: to stderr, so that stdout stays the table
             print('\n'.join(extra), file=sys.stderr, flush=True)
@@ -273,7 +356,7 @@ def main():
     curves = [(panel_label(change, settings), results[name][3], results[name][4])
               for name, change, settings, _ in chosen
               if results[name][3] != shipped[0]]  # those that train differently
-    path = CURVES if remake else os.path.join(HERE, 'out', 'loss_curves.svg')
+    path = CURVES if args.remake else os.path.join(HERE, 'out', 'loss_curves.svg')
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path + '.tmp', 'w', encoding='utf-8') as f:  # whole, then into place
         f.write(svg(shipped, curves, f'How each experiment changes training, on input.txt '
