@@ -1,6 +1,6 @@
 """How fast microgpt.py trains, and how much memory it takes, for given settings and Pythons.
 
-    python tests/speed/benchmark.py                   # tests/MEASUREMENTS.md's table (minutes)
+    python tests/speed/benchmark.py                   # five sizes on every Python (minutes)
     python tests/speed/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
     python tests/speed/benchmark.py --python python3.12 --python pypy3
     python tests/speed/benchmark.py --twins PYTHON    # whole default runs: microgpt.py, both twins
@@ -17,8 +17,10 @@ Standard library only.
 The table goes to stdout (redirect it to keep it), progress to stderr; it writes no file, and the
 temporary folders go when it ends.
 
-With no arguments it measures the shipped settings and four bigger ones on every Python it finds:
-each CPython from 3.6 up under ~/.pyenv/versions or as python3.N on PATH, and pypy3.
+With no arguments it measures CONFIGURATIONS below (the shipped settings, n_embd = 64, n_layer = 8,
+n_layer = 8 with block_size = 32, n_embd = 256) on every Python it finds: each CPython from 3.6 up
+under ~/.pyenv/versions or as python3.N on PATH, pypy3, and the PyTorch file if this Python has
+torch. tests/MEASUREMENTS.md's tables are not this run: each figure there gives its own command.
 (Not a test: unittest does not collect it, and timings never decide whether a test passes.)
 """
 import argparse, os, platform, re, shutil, signal, statistics, subprocess, sys, tempfile, time
@@ -34,7 +36,7 @@ try:
 except ImportError:
     resource = None
 
-# tests/MEASUREMENTS.md's table: (settings, steps to time); the big models few, each takes seconds
+# The bare run's rows: (settings, steps to time); the big models few steps, each takes seconds
 CONFIGURATIONS = [({}, 30), ({'n_embd': '64'}, 6), ({'n_layer': '8'}, 6),
                   ({'n_layer': '8', 'block_size': '32'}, 6), ({'n_embd': '256'}, 3)]
 # An interpreter's major.minor, then its name; in code any Python runs, so an old one is named too
@@ -276,7 +278,7 @@ def main():
         if key in settings:
             ap.error(f'--set {key} is given twice')
         settings[key] = value
-    everywhere = not (settings or args.steps or args.python)  # tests/MEASUREMENTS.md's table
+    everywhere = not (settings or args.steps or args.python)  # the bare run: CONFIGURATIONS
     configurations = CONFIGURATIONS if everywhere else [(settings, args.steps or 20)]
     for chosen, _ in configurations:
         check_settings(chosen)
