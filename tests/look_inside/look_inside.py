@@ -6,8 +6,9 @@ model learned, in SVG files in tests/look_inside/out/:
                      weight written in its cell and coloured by the scale drawn below
     embeddings.svg   the token embeddings (wte) and the position embeddings (wpe), each projected
                      on its first two principal components, with the axes' numbers
-    next_char.svg    the probability of each next token after a few beginnings, at temperature 1
-                     and at the file's temperature: what sampling draws from
+    next_char.svg    the probability of each next token after a few beginnings (those that fit
+                     in block_size), at temperature 1 and at the file's temperature: what
+                     sampling draws from
     learning.svg     per matrix, a row of two panels: its RMS gradient and its update over its
                      weights at every step (log scales), from tests/experiments/gradient_log.diff
     forward.svg      one forward pass of gpt() for one position of the name: every vector it
@@ -26,7 +27,7 @@ It runs the file's cells in this process, as the tests do: training takes one de
 Standard library only; progress goes to stderr. Every drawn number is also in the SVG, in a
 data-value attribute, so a test can check that the picture shows the model's own numbers.
 """
-import argparse, io, math, os, sys
+import argparse, io, math, os, sys, tempfile
 from html import escape
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: program
@@ -44,8 +45,7 @@ def train(name=None, position=None):
         code = program.source(experiment='gradient_log', codes={'grad_log_every': '1'})
     except ValueError as e:  # the learner's edits moved the lines the diff changes
         print(f'look_inside: no learning.svg: {e}', file=sys.stderr)
-        with open(program.SCRIPT, encoding='utf-8') as f:
-            code = f.read()
+        code = program.read(program.SCRIPT)
     out = io.StringIO()
 
     def printed(*args, **kwargs):  # the cells' own print, kept, with a progress line on stderr
@@ -54,15 +54,11 @@ def train(name=None, position=None):
         if line.startswith('step '):
             print(f'\rlook_inside: training, {line.split(" |")[0]}', end='', file=sys.stderr,
                   flush=True)
-    ns = {'__name__': 'microgpt', 'print': printed}
+    ns = {'__name__': 'microgpt', 'print': printed, '_source': code.splitlines()}  # gpt's lines
     cwd = os.getcwd()
     os.chdir(program.ROOT)  # the file's input_path is relative to it, as for `python microgpt.py`
     try:
-        ns['_source'] = code.splitlines()  # forward_pass labels each vector with its line of gpt()
-        offset = 0
-        for title, cell in program.cells(code):
-            exec(compile('\n' * offset + cell, program.SCRIPT, 'exec'), ns)  # the file's lines
-            offset += cell.count('\n')
+        for title in program.run_cells(code, ns):
             if title == 'Tokenizer':  # the name and the position known: checked before training
                 drawn = ns['docs'][0] if name is None else name
                 missing = ''.join(sorted(set(drawn) - set(ns['uchars'])))
@@ -253,7 +249,8 @@ def draw_attention(maps, labels, name, n_layer, n_head):
         x0, y0 = 30 + h * (pw + 30), 100 + li * (n * cell + 60)
         body.append(text(x0 + 40 + n * cell / 2, y0 - 22, f'layer {li}, head {h}', size=12))
         for t, row in enumerate(rows):
-            body.append(text(x0 + 34, y0 + t * cell + cell / 2 + 4, labels[t], 'end'))
+            body.append(text(x0 + 34, y0 + t * cell + cell / 2 + 4, labels[t], 'end',
+                             extra=' class="position"'))
             for s, w in enumerate(row):
                 x, y = x0 + 40 + s * cell, y0 + t * cell
                 body.append(rect(x, y, cell - 1, cell - 1, weight_colour(w),
@@ -468,6 +465,28 @@ def write(path, picture):  # whole or not at all: a temporary file, then moved i
     os.replace(path + '.part', path)
 
 
+def pictures(ns, logs, name, position=None):
+    """{file: SVG} for the trained model in ns, the gradient log (or None), the name to draw and the
+    forward pass's position (by default the name's last letter, or the last that fits)."""
+    maps, labels = attention(ns, name)
+    wte, wpe = ([[p.data for p in row] for row in ns['state_dict'][m]] for m in ('wte', 'wpe'))
+    vocab = [label(ns, t) for t in range(ns['vocab_size'])]
+    # after BOS, after the name's first letter, its first two: those wpe has positions for
+    fits = [b for b in dict.fromkeys(('', name[:1], name[:2])) if len(b) < ns['block_size']]
+    rows = [(b, next_char(ns, b, 1.0), next_char(ns, b, ns['temperature'])) for b in fits]
+    drawn = {
+        'attention.svg': draw_attention(maps, labels, name, ns['n_layer'], ns['n_head']),
+        'embeddings.svg': draw_embeddings(principal_components(wte)[1], vocab,
+                                          principal_components(wpe)[1]),
+        'next_char.svg': draw_next_char(rows, vocab, ns['temperature']),
+    }
+    if logs:
+        drawn['learning.svg'] = draw_learning(logs)
+    position = min(len(name), ns['block_size'] - 1) if position is None else position
+    drawn['forward.svg'] = draw_forward(*forward_pass(ns, name, position), position, vocab)
+    return drawn
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -481,30 +500,14 @@ def main():
                     help='write them over the committed pictures in tests/look_inside/')
     args = ap.parse_args()
     out = HERE if args.remake else args.out
-    if not os.path.isdir(out) and os.path.exists(out):
-        sys.exit(f'look_inside: --out {out} is a file, not a folder')
-    try:
+    try:  # a folder it can write in, known before training, not after it
         os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        sys.exit(f'look_inside: cannot make the folder {out}: {e.strerror}')
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:  # a file, a path under one, a folder it may not write in
+        sys.exit(f'look_inside: --out {out} is not a folder it can write in: {e.strerror}')
     ns, logs = train(args.name, args.position)
     name = ns['docs'][0] if args.name is None else args.name
-    maps, labels = attention(ns, name)
-    wte, wpe = ([[p.data for p in row] for row in ns['state_dict'][m]] for m in ('wte', 'wpe'))
-    vocab = [label(ns, t) for t in range(ns['vocab_size'])]
-    rows = [(b, next_char(ns, b, 1.0), next_char(ns, b, ns['temperature']))
-            for b in ('', name[:1], name[:2])]
-    pictures = {
-        'attention.svg': draw_attention(maps, labels, name, ns['n_layer'], ns['n_head']),
-        'embeddings.svg': draw_embeddings(principal_components(wte)[1], vocab,
-                                          principal_components(wpe)[1]),
-        'next_char.svg': draw_next_char(rows, vocab, ns['temperature']),
-    }
-    if logs:
-        pictures['learning.svg'] = draw_learning(logs)
-    position = min(len(name), ns['block_size'] - 1) if args.position is None else args.position
-    pictures['forward.svg'] = draw_forward(*forward_pass(ns, name, position), position, vocab)
-    for file, picture in pictures.items():
+    for file, picture in pictures(ns, logs, name, args.position).items():
         write(os.path.join(out, file), picture)
         print(f'look_inside: wrote {os.path.join(out, file)}', file=sys.stderr)
 

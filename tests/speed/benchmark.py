@@ -1,6 +1,6 @@
 """How fast microgpt.py trains, and how much memory it takes, for given settings and Pythons.
 
-    python tests/speed/benchmark.py                   # tests/MEASUREMENTS.md's table (minutes)
+    python tests/speed/benchmark.py                   # five sizes on every Python (minutes)
     python tests/speed/benchmark.py --set n_embd=32 --set n_head=2 --steps 20
     python tests/speed/benchmark.py --python python3.12 --python pypy3
     python tests/speed/benchmark.py --twins PYTHON    # whole default runs: microgpt.py, both twins
@@ -17,24 +17,26 @@ Standard library only.
 The table goes to stdout (redirect it to keep it), progress to stderr; it writes no file, and the
 temporary folders go when it ends.
 
-With no arguments it measures the shipped settings and four bigger ones on every Python it finds:
-each CPython from 3.6 up under ~/.pyenv/versions or as python3.N on PATH, and pypy3.
+With no arguments it measures CONFIGURATIONS below (the shipped settings, n_embd = 64, n_layer = 8,
+n_layer = 8 with block_size = 32, n_embd = 256) on every Python it finds: each CPython from 3.6 up
+under ~/.pyenv/versions or as python3.N on PATH, pypy3, and the PyTorch file if this Python has
+torch. tests/MEASUREMENTS.md's tables are not this run: each figure there gives its own command.
 (Not a test: unittest does not collect it, and timings never decide whether a test passes.)
 """
 import argparse, os, platform, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: program
 import program
 from program import cpu, seconds, through
-sys.path.insert(0, os.path.join(program.ROOT, 'tests', 'ci'))
-import pythons as ci_pythons
+ci_pythons = program.tool('tests/ci/pythons.py')  # the Pythons CI's golden run looks for
 
 try:
     import resource  # for the child's peak memory (Unix)
 except ImportError:
     resource = None
 
-# tests/MEASUREMENTS.md's table: (settings, steps to time); the big models few, each takes seconds
+# The bare run's rows: (settings, steps to time); the big models few steps, each takes seconds
 CONFIGURATIONS = [({}, 30), ({'n_embd': '64'}, 6), ({'n_layer': '8'}, 6),
                   ({'n_layer': '8', 'block_size': '32'}, 6), ({'n_embd': '256'}, 3)]
 # An interpreter's major.minor, then its name; in code any Python runs, so an old one is named too
@@ -83,19 +85,25 @@ def shown(settings):
     return ', '.join(f'{k}={v}' for k, v in settings.items()) or 'as shipped'
 
 
+def settings_in(text):
+    """What microgpt.py's text sets in its cells through Settings, run here: [name] in order."""
+    ns = {'__name__': 'benchmark-check'}
+    for title in program.run_cells(text, ns):
+        if title == 'Settings':
+            return [k for k, v in ns.items()
+                    if not k.startswith('__') and not isinstance(v, types.ModuleType)]
+
+
 def check_settings(settings):
-    """microgpt.py's Settings cell, run here with `settings`: a name that is not one of its
-    settings, a value it refuses, or one that is not Python is one line, before any interpreter
-    starts."""
-    cell = through(program.read(program.SCRIPT), 'Settings')
-    names = [name for line in re.findall(r'(?m)^(\w+(?:, \w+)*) = ', cell)
-             for name in line.split(', ')]
+    """microgpt.py's cells through Settings, run here with `settings`: a name that is not one of
+    its settings, a value it refuses, or one that is not Python is one line, before any
+    interpreter starts."""
+    names = settings_in(program.read(program.SCRIPT))
     for key in settings:
         if key not in names:
             fail(f'--set {key}: microgpt.py has no such setting; it has {", ".join(names)}')
-    code = through(program.source(codes=settings), 'Settings')
     try:
-        exec(compile(code, program.SCRIPT, 'exec'), {'__name__': 'benchmark-check'})
+        settings_in(program.source(codes=settings))
     except SystemExit as e:  # a check in the Settings cell: 'microgpt: ...'
         stopped(f'with --set {shown(settings)}, microgpt.py', str(e.code))
     except Exception as e:
@@ -197,24 +205,24 @@ def twins(python, flag, rounds=3):
             ('microgpt_numpy.py', python, program.NUMPY_SCRIPT, f'NumPy {numpy_version}, {name}')]
     print(f'{time.strftime("%Y-%m-%d")}, {cpu()}, {os.cpu_count()} cores, {platform.system()}, '
           'each printed golden_output.txt\n')
-    times = {program: [] for program, _, _, _ in runs}
+    times = {file: [] for file, _, _, _ in runs}
     with tempfile.TemporaryDirectory(prefix='microgpt-twins-') as d:
-        for program, _, script, _ in runs:
-            shutil.copy(script, os.path.join(d, program))
+        for file, _, script, _ in runs:
+            shutil.copy(script, os.path.join(d, file))
         shutil.copy(os.path.join(program.ROOT, 'input.txt'), d)
         with open(os.path.join(program.ROOT, 'tests', 'golden_output.txt'), encoding='utf-8') as f:
             golden = f.read()
         for r in range(rounds):
-            for program, interpreter_path, _, _ in runs:
+            for file, interpreter_path, _, _ in runs:
                 started = time.perf_counter()
-                p = subprocess.run([interpreter_path, program], cwd=d, capture_output=True,
+                p = subprocess.run([interpreter_path, file], cwd=d, capture_output=True,
                                    text=True, encoding='utf-8', stdin=subprocess.DEVNULL)
-                times[program].append(time.perf_counter() - started)
+                times[file].append(time.perf_counter() - started)
                 if p.returncode != 0 or p.stdout != golden:
-                    fail(f'{program} did not print golden_output.txt:\n{p.stderr}')
-                print(f'benchmark: round {r + 1}, {program}: {times[program][-1]:.2f} s',
+                    fail(f'{file} did not print golden_output.txt:\n{p.stderr}')
+                print(f'benchmark: round {r + 1}, {file}: {times[file][-1]:.2f} s',
                       file=sys.stderr, flush=True)
-    for line in twins_table(times, {program: described for program, _, _, described in runs}):
+    for line in twins_table(times, {file: described for file, _, _, described in runs}):
         print(line)
 
 
@@ -224,9 +232,9 @@ def twins_table(times, described):
     base = statistics.median(times['microgpt.py'])
     yield '| program | whole default run (median) | runs | microgpt.py\'s time over its |'
     yield '| --- | --- | --- | --- |'
-    for program, runs in times.items():
+    for file, runs in times.items():
         median = statistics.median(runs)
-        yield (f"| {program} ({described[program]}) | {median:.2f} s | "
+        yield (f"| {file} ({described[file]}) | {median:.2f} s | "
                f"{', '.join(f'{t:.2f}' for t in runs)} | {base / median:.0f}x |")
 
 
@@ -270,7 +278,7 @@ def main():
         if key in settings:
             ap.error(f'--set {key} is given twice')
         settings[key] = value
-    everywhere = not (settings or args.steps or args.python)  # tests/MEASUREMENTS.md's table
+    everywhere = not (settings or args.steps or args.python)  # the bare run: CONFIGURATIONS
     configurations = CONFIGURATIONS if everywhere else [(settings, args.steps or 20)]
     for chosen, _ in configurations:
         check_settings(chosen)
