@@ -1,7 +1,6 @@
-import os
+import os, gc, sys  # gc: the collector, paused while training; sys: to stop with a one-line reason
 import math
 import random
-import gc, sys  # gc: the collector, paused while training; sys: to stop with a one-line reason
 
 # %% Settings
 # Change these to change the run: the dataset, the size of the model, how long it learns.
@@ -11,10 +10,11 @@ n_head = 4                 # attention heads; each reads n_embd // n_head of the
 n_layer = 1                # depth of the network: transformer blocks
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 if n_embd % n_head != 0: sys.exit("microgpt: n_embd must be divisible by n_head")  # else silent
-if temperature <= 0: sys.exit("microgpt: temperature must be above 0")  # else fails after training
+if not temperature > 0: sys.exit("microgpt: temperature must be above 0")  # else lost at the end
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
 learning_rate, beta1, beta2, eps_adam = 1e-2, 0.9, 0.95, 1e-8  # Adam
+if not learning_rate > 0: sys.exit("microgpt: learning_rate must be above 0")  # else it unlearns
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.
@@ -25,7 +25,6 @@ if input_path == 'input.txt' and not os.path.exists('input.txt'):  # fetched onl
     urllib.request.urlretrieve(names_url, 'input.txt.download')
     os.replace('input.txt.download', 'input.txt')  # only a whole download becomes input.txt
 docs = [l.strip() for l in open(input_path, encoding='utf-8-sig') if l.strip()]  # -sig: skips a BOM
-if not docs: sys.exit(f"microgpt: {input_path} has no names in it")  # else a puzzling error later
 random.shuffle(docs)
 print(f"num docs: {len(docs)}")
 
@@ -77,20 +76,21 @@ class Value:
                     build_topo(child)
                 topo.append(v)
         build_topo(self)
-        del build_topo  # it refers to itself: let go, the graph is freed once unused
+        del build_topo  # it calls itself, a cycle that would keep the whole graph in memory
         self.grad = 1  # then the chain rule, from the loss back to every parameter
         for v in reversed(topo):
             for child, local_grad in zip(v._children, v._local_grads):
                 child.grad += local_grad * v.grad
 
 # %% Parameters
-# What the model knows, if it fits: matrices of small random numbers, which training adjusts.
+# What the model knows: matrices of small random numbers, which training adjusts, if a step fits.
 ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') if os.name == 'posix' else 8e9
-need = 600 * block_size * n_embd * (n_layer * (24 * n_embd + 3 * block_size) + 2 * vocab_size)
-sys.setrecursionlimit(1000 + 2 * vocab_size + (n_layer + 1) * (8 * n_embd + 2 * block_size + 20))
-if need > ram or sys.getrecursionlimit() > 11000:  # a step's graph would fill memory or the stack
+longest = min(block_size, max(len(doc) for doc in docs) + 1)  # positions in the longest step
+graph_bytes = 600 * longest * n_embd * (n_layer * (24 * n_embd + 3 * longest) + 2 * vocab_size)
+sys.setrecursionlimit(1000 + 2 * vocab_size + (n_layer + 1) * (8 * n_embd + 2 * longest + 20))
+if graph_bytes > ram or sys.getrecursionlimit() > 11000:  # else the machine swaps, or Python dies
     sys.exit("microgpt: too big for this machine: " + max((8 * n_embd, 'lower n_embd or n_layer'),
-             (2 * block_size, 'lower block_size'), (vocab_size, 'fewer characters in input'))[1])
+             (2 * longest, 'lower block_size'), (vocab_size, 'fewer characters in input'))[1])
 head_dim = n_embd // n_head  # the width each head reads
 matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
@@ -162,7 +162,7 @@ m = [0.0] * len(params)  # Adam's running mean of each gradient
 v = [0.0] * len(params)  # and of each gradient's square
 loss_history = []
 gc.disable()  # the collector runs once a step, below, not every few thousand new Values
-try:
+try:  # Ctrl-C stops training, and the model as it is makes the names
     for step in range(num_steps):
         doc = docs[step % len(docs)]
         tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
@@ -173,7 +173,7 @@ try:
             token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
             logits = gpt(token_id, pos_id, keys, values)
             probs = softmax(logits)
-            if probs[target_id].data == 0:  # else log(0): the run dies with a math domain error
+            if not probs[target_id].data > 0:  # 0 or NaN: the weights blew up, the run is lost
                 sys.exit(f"microgpt: loss diverged at step {step+1}: lower learning_rate")
             loss_t = -probs[target_id].log()
             losses.append(loss_t)
@@ -191,8 +191,7 @@ try:
         print(f"step {step+1:4d} / {num_steps:4d} | loss {loss.data:.4f}")
         loss = losses = loss_t = logits = probs = keys = values = None  # this step's graph can go
         gc.collect(0)  # newest objects only: CPython freed the graph already, PyPy does it here
-except KeyboardInterrupt:  # Ctrl-C: training stops here, and the model as it is makes the names
-    print(f"stopped by Ctrl-C after {len(loss_history)} steps")
+except KeyboardInterrupt: print(f"stopped by Ctrl-C after {len(loss_history)} steps")
 recent = loss_history[-100:]  # one name's loss jumps about: a mean over many shows the progress
 if recent: print(f"mean loss of the last {len(recent)} steps: {math.fsum(recent) / len(recent):.4f}"
                  f" (a uniform guess over {vocab_size} tokens: {math.log(vocab_size):.4f})")
@@ -212,4 +211,5 @@ for sample_idx in range(20):
             break
         sample.append(uchars[token_id])
     print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
+    gc.collect(0)  # PyPy frees this name's graph only when its collector runs
 gc.enable()  # on again only now: sampling makes no cycles, and a big model's would be slow

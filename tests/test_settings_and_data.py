@@ -93,9 +93,9 @@ class OneLine(unittest.TestCase):
         for expect, kw in [('n_embd must be divisible by n_head', dict(n_head=3)),
                            ('n_embd must be divisible by n_head', dict(n_embd=15)),
                            ('temperature must be above 0', dict(temperature=0)),
-                           ('temperature must be above 0', dict(temperature=-0.5)),
-                           ('input.txt has no names in it', dict(raw=b'')),
-                           ('input.txt has no names in it', dict(raw=b'  \n\n\t\r\n \n')),
+                           ('temperature must be above 0', dict(temperature=float('nan'))),
+                           ('learning_rate must be above 0', dict(learning_rate=-1e-3)),
+                           ('learning_rate must be above 0', dict(learning_rate=0)),
                            ('this terminal cannot print input.txt: set PYTHONIOENCODING=utf-8',
                             dict(data=['zoë', 'josé', 'anna'], env=env))]:
             with self.subTest(expect=expect, **{k: v for k, v in kw.items() if k != 'env'}):
@@ -105,7 +105,7 @@ class OneLine(unittest.TestCase):
         many = [chr(0x4e00 + i) for i in range(6000)]  # 6,000 distinct characters: a deep softmax
         for fix, kw in [('lower n_embd or n_layer', dict(n_embd=1024)),
                         ('lower n_embd or n_layer', dict(n_layer=300)),
-                        ('lower block_size', dict(block_size=2000)),
+                        ('lower block_size', dict(block_size=2000, data=['a' * 3000])),
                         ('fewer characters in input', dict(data=many))]:
             with self.subTest(fix=fix, **{k: v for k, v in kw.items() if k != 'data'}):
                 p = self.run_bad(f'microgpt: too big for this machine: {fix}\n', **small(kw))
@@ -124,7 +124,7 @@ class OneLine(unittest.TestCase):
                     self.assertIn('num params', harness.load('Parameters', **settings)['_stdout'])
 
     def test_a_learning_rate_too_high_ends_in_one_line_naming_the_step_and_the_setting(self):
-        for rate in (0.3, 10, 1e50):  # a probability rounds to 0: log() would end the run
+        for rate in (0.3, 1e50, 1e200, float('inf')):  # a probability 0 or NaN: nothing to learn
             with self.subTest(learning_rate=rate):
                 p = harness.run(data=harness.SMALL_NAMES, learning_rate=rate)
                 self.assertRegex(p.stderr, r'^microgpt: loss diverged at step \d+: lower '
@@ -141,6 +141,7 @@ class PythonsOwn(unittest.TestCase):
                           ('TypeError', dict(temperature='0.5')),
                           ('TypeError', dict(n_embd=16.0)),
                           ('ZeroDivisionError', dict(beta1=1)),
+                          ('ValueError', dict(raw=b'  \n\n\t\r\n \n')),  # no names: max() of none
                           ('ZeroDivisionError', dict(block_size=0))]:
             with self.subTest(error=error, **{k: v for k, v in kw.items() if k != 'raw'}), \
                     tempfile.TemporaryDirectory() as d:

@@ -312,7 +312,8 @@ def main():
     if args.re_port:
         people = re_port(program.source())
         if people:
-            sys.exit(f'experiments: {", ".join(people)}: re-port by hand (tests/README.md says how)')
+            sys.exit(f'experiments: {", ".join(people)}: re-port by hand '
+                     '(tests/README.md says how)')
         return
     if args.source:
         chosen = choose(args.names)
