@@ -2,10 +2,11 @@
 tools share, makes its text): load() runs its cells through the one named, in-process, and returns
 their namespace; run() runs it as a program in a folder of its own. Each takes experiment='NAME':
 microgpt.py with tests/experiments/NAME.diff applied with git apply, as a learner applies it."""
-import contextlib, gc, io, os, random, re, shutil, subprocess, sys, tempfile, warnings
+import contextlib, gc, io, os, random, re, shutil, signal, subprocess, sys, tempfile, warnings
 
 from program import (EXPERIMENTS, NUMPY_SCRIPT, ROOT, SCRIPT, TORCH_SCRIPT, cells, experiment_names,
-                     git_apply, gradient_logs, losses, patched, read, samples, source, through)
+                     git_apply, gradient_logs, losses, patched, read, run_cells, samples,
+                     source)
 
 # A small dataset: quick to train on, with names longer and shorter than block_size (8).
 SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah', 'oliver', 'elijah',
@@ -24,21 +25,28 @@ def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
                 f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
         ns = {'__name__': 'microgpt'}
         try:
-            run_code(through(source(script, experiment, **settings), upto), ns, script)
+            run_code(source(script, experiment, **settings), ns, script, upto=upto)
         finally:
             gc.enable()  # paused from Training to the end of Inference: on for the other tests
+    if upto not in ns['_titles']:
+        raise ValueError(f'no cell titled {upto!r}')
     return ns
 
 def run_cell(ns, title, experiment=None):
     """Run microgpt.py's cell `title` (or an experiment's) in ns, after load(), as a notebook runs
     it; return what it printed, kept as ns['_stdout'] even when the cell raises."""
-    return run_code(dict(cells(source(experiment=experiment)))[title], ns)
+    return run_code(source(experiment=experiment), ns, start=title, upto=title)
 
-def run_code(code, ns, script=SCRIPT):
+def run_code(text, ns, script=SCRIPT, start=None, upto=None):
+    """program.run_cells, from the cell `start` through `upto`, what they print kept."""
+    ns['_titles'] = []
     with contextlib.redirect_stdout(io.StringIO()) as out, warnings.catch_warnings():
         warnings.simplefilter('ignore', ResourceWarning)  # the reference's open() left to close
         try:
-            exec(compile(code, script, 'exec'), ns)
+            for title in run_cells(text, ns, script, start):
+                ns['_titles'].append(title)
+                if title == upto:
+                    break
         finally:
             ns['_stdout'] = out.getvalue()
     return ns['_stdout']
@@ -69,6 +77,21 @@ def run(folder=None, data=None, raw=None, python=None, script=SCRIPT, experiment
             return run(folder, data, raw, python, script, experiment, **settings)
     prepare(folder, data, raw, script, experiment, **settings)
     return execute(folder, script=os.path.basename(script), python=python)
+
+def interrupted(folder, script='microgpt.py', at='step    5 /'):
+    """Run the script in folder and press Ctrl-C, a real SIGINT as a terminal sends it, once it
+    prints a line starting `at`: (its exit code, all it printed, its stderr)."""
+    tty = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a terminal has it
+    child = subprocess.Popen([sys.executable, '-u', script], cwd=folder, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=tty)
+    lines = []
+    for line in child.stdout:
+        lines.append(line)
+        if line.startswith(at):
+            child.send_signal(signal.SIGINT)
+            break
+    rest, err = child.communicate(timeout=900)  # ignored, it trains every step
+    return child.returncode, ''.join(lines) + rest, err
 
 def doc_loss(ns, doc):
     """(loss, each position's logits, the tokens) for one document, as Training makes them."""

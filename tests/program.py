@@ -68,15 +68,17 @@ def cells(text):
     chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
     return [(c.split('\n', 1)[0][4:].strip() if c.startswith('# %%') else '', c) for c in chunks]
 
-def run_cells(text, ns, path=SCRIPT):
-    """Run the text's cells one after another in the namespace ns, as a notebook runs them, each
-    compiled with its line numbers in `path`; yield each cell's title once it has run (stop by
-    leaving the loop). The one way the tests and the tools run the program's cells."""
+def run_cells(text, ns, path=SCRIPT, start=None):
+    """Run the text's cells one after another in the namespace ns (from the one titled `start`),
+    as a notebook runs them, each compiled with its line numbers in `path`; yield each cell's title
+    once it has run (stop by leaving the loop). The one way the tests and the tools run them."""
     line = 1
     for title, code in cells(text):
-        exec(compile('\n' * (line - 1) + code, path, 'exec'), ns)
+        start = None if title == start else start
+        if start is None:
+            exec(compile('\n' * (line - 1) + code, path, 'exec'), ns)
+            yield title
         line += code.count('\n')
-        yield title
 
 def tool(path):
     """A tool's file (as tests/look_inside/look_inside.py) imported as a module, for the tests:
@@ -95,6 +97,17 @@ def through(text, title):
         if name == title:
             return ''.join(chosen)
     raise ValueError(f'no cell titled {title!r}')
+
+def first_difference(want, got):
+    """None if the two lists of lines are equal, else a short message about the first difference."""
+    for i, (w, g) in enumerate(zip(want, got)):
+        if w != g:
+            return f'line {i + 1} differs:\n  expected {w!r}\n  got      {g!r}'
+    if len(want) != len(got):
+        n = min(len(want), len(got))
+        which, line = ('missing', want[n]) if len(want) > n else ('extra', got[n])
+        return f'expected {len(want)} lines, got {len(got)}; line {n + 1} is {which}: {line!r}'
+    return None
 
 def losses(stdout):
     return [float(line.rsplit(' ', 1)[1]) for line in stdout.splitlines()

@@ -3,7 +3,7 @@ the file as shipped and after an edit, beside any other, and git apply -R undoes
 lines put back first), the edit kept; each does what it says, and stops a wrong setting of its own
 that would be silent or cost the run, having written nothing. The runner checks every diff before
 any run, re-ports them all by one command, and draws a panel for each run."""
-import ast, contextlib, io, math, os, random, re, shutil, signal, subprocess, sys, tempfile
+import ast, contextlib, io, math, os, random, re, shutil, subprocess, sys, tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -309,20 +309,16 @@ class WhatEachDoes(unittest.TestCase):
 class SaveAndLoad(unittest.TestCase):
     @unittest.skipIf(sys.platform == 'win32', 'Windows cannot send SIGINT (Ctrl-C) to a child')
     def test_a_real_ctrl_c_stops_training_and_what_was_trained_is_saved_whole_and_loads(self):
-        def terminal():  # SIGINT as a terminal has it (a background job's child would ignore it),
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # and a umask that keeps out others: a
-            os.umask(0o027)  # new file of the user's own gets it, as model.json must
         with tempfile.TemporaryDirectory() as d:
             harness.prepare(d, data=harness.SMALL_NAMES, experiment='save_and_load', **NARROW)
-            child = subprocess.Popen([sys.executable, '-u', 'microgpt.py'], cwd=d, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     preexec_fn=terminal)
-            out = next(line for line in child.stdout if line.startswith('step    5 /'))
-            child.send_signal(signal.SIGINT)
-            rest, err = child.communicate(timeout=120)
-            out, k = out + rest, 5 + len(harness.losses(rest))
-            self.assertEqual((child.returncode, err, k < 500), (0, '', True))  # stopped early
-            self.assertIn(f'stopped by Ctrl-C after {k} steps\n', out)
+            umask = os.umask(0o027)  # one that keeps out others: a new file of the user's own
+            try:  # gets it, as model.json must
+                code, out, err = harness.interrupted(d)
+            finally:
+                os.umask(umask)
+            k = len(harness.losses(out))
+            self.assertEqual((code, err, k < 500), (0, '', True))  # stopped early
+            self.assertRegex(out, r'stopped by Ctrl-C after \d+ steps\n')
             self.assertLess(out.index('saved the trained model to model.json\n'),
                             out.index('--- inference'))  # before sampling, which cannot cost it
             self.assertEqual(os.stat(os.path.join(d, 'model.json')).st_mode & 0o777, 0o640)

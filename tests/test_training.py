@@ -3,10 +3,9 @@ line; models deeper than the reference's recursion takes, on every Python; each 
 freed (no leak); the memory the check counts on not less than a step takes."""
 import math, os, shutil, sys, tempfile, unittest
 
-import harness
+import harness, program
 
-sys.path.insert(0, os.path.join(harness.ROOT, 'tests', 'ci'))
-import pythons
+pythons = program.tool('tests/ci/pythons.py')
 
 LONG_NAMES = [''.join(chr(97 + (i * 7 + j * 3) % 26) for j in range(12)) for i in range(60)]
 

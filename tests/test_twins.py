@@ -1,8 +1,7 @@
 """The twins in tests/twins/, microgpt.py in NumPy and in PyTorch: its cells and its settings'
 names, its golden lines on the shipped input.txt, names sampled after a Ctrl-C in training, and
 (NumPy) the Value engine's every gradient, to 1e-12, for four shapes."""
-import importlib.util, os, re, signal, sys, tempfile, unittest
-from subprocess import PIPE, Popen
+import importlib.util, os, re, sys, tempfile, unittest
 
 import harness
 
@@ -40,14 +39,8 @@ class Twins(unittest.TestCase):
             with self.subTest(library), tempfile.TemporaryDirectory() as d:
                 self.needs(library)  # steps enough that Ctrl-C comes while it trains:
                 harness.prepare(d, script=script, shipped_data=True, num_steps=10000)
-                tty = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a terminal has it
-                child = Popen([sys.executable, '-u', os.path.basename(script)], cwd=d, text=True,
-                              stdout=PIPE, stderr=PIPE, preexec_fn=tty)
-                for _ in range(8):  # num docs, vocab size, num params, then steps 1 to 5
-                    child.stdout.readline()
-                child.send_signal(signal.SIGINT)
-                rest, err = child.communicate(timeout=600)
-                self.assertEqual((child.returncode, err), (0, ''))
+                code, rest, err = harness.interrupted(d, os.path.basename(script))
+                self.assertEqual((code, err), (0, ''))
                 self.assertRegex(rest, r'stopped by Ctrl-C after \d+ steps\n')
                 self.assertEqual(len(harness.samples(rest)), 20)
 

@@ -8,6 +8,7 @@ the second core, and is done by the time every other test is.)"""
 import atexit, os, platform, subprocess, sys, tempfile, unittest
 
 import harness
+from program import first_difference
 
 OUTPUT, WEIGHTS = (os.path.join(harness.ROOT, 'tests', f'golden_{n}.txt')
                    for n in ('output', 'weights'))
@@ -59,17 +60,6 @@ def golden_run():
 def recorded_weights():
     with open(WEIGHTS) as f:
         return dict(line.split() for line in f if line.strip() and not line.startswith('#'))
-
-def first_difference(want, got):
-    """None if the two lists of lines are equal, else a short message about the first difference."""
-    for i, (w, g) in enumerate(zip(want, got)):
-        if w != g:
-            return f'line {i + 1} differs:\n  expected {w!r}\n  got      {g!r}'
-    if len(want) != len(got):
-        n = min(len(want), len(got))
-        which, line = ('missing', want[n]) if len(want) > n else ('extra', got[n])
-        return f'expected {len(want)} lines, got {len(got)}; line {n + 1} is {which}: {line!r}'
-    return None
 
 class Golden(unittest.TestCase):
     def test_the_default_run_prints_the_golden_lines_and_trains_the_golden_weights(self):
