@@ -35,7 +35,7 @@ BOS = len(uchars)  # Beginning Of Sequence: starts every name, and also marks wh
 vocab_size = len(uchars) + 1
 print(f"vocab size: {vocab_size}")
 if not all(c.encode(sys.stdout.encoding or 'utf-8', 'ignore') for c in uchars):  # else at the end
-    sys.exit(f"microgpt: this terminal cannot print {input_path}: set PYTHONIOENCODING=utf-8")
+    sys.exit(f"microgpt: this terminal cannot show all of {input_path}: set PYTHONIOENCODING=utf-8")
 
 # %% Autograd
 # A number that remembers how it was made, so that backward() can find how the loss depends on it.

@@ -89,15 +89,16 @@ class OneLine(unittest.TestCase):
         return p
 
     def test_a_silent_mistake_or_one_that_would_surface_after_training(self):
-        env = dict(os.environ, PYTHONIOENCODING='ascii')  # a terminal that cannot print 'ë'
         for expect, kw in [('n_embd must be divisible by n_head', dict(n_head=3)),
                            ('n_embd must be divisible by n_head', dict(n_embd=15)),
                            ('temperature must be above 0', dict(temperature=0)),
                            ('temperature must be above 0', dict(temperature=float('nan'))),
                            ('learning_rate must be above 0', dict(learning_rate=-1e-3)),
                            ('learning_rate must be above 0', dict(learning_rate=0)),
-                           ('this terminal cannot print input.txt: set PYTHONIOENCODING=utf-8',
-                            dict(data=['zoë', 'josé', 'anna'], env=env))]:
+                           *(('this terminal cannot show all of input.txt: set PYTHONIOENCODING'
+                              '=utf-8', dict(data=['zoë', 'josé', 'anna'], env=dict(
+                                  os.environ, PYTHONIOENCODING=e))) for e in ('ascii', 'ascii:'
+                                                                               'replace'))]:
             with self.subTest(expect=expect, **{k: v for k, v in kw.items() if k != 'env'}):
                 self.run_bad(f'microgpt: {expect}', **small(kw))
 
