@@ -21,23 +21,20 @@ WORKSHOP = os.path.join(ROOT, '..', 'shared', 'reading.py')  # the reading check
 def flat(text):
     return re.sub(r'\s+', ' ', text).strip()
 
-def forms(path):  # the file as written, and without its comments, whitespace collapsed
+def forms(path):  # the file's text; flattened as written, and without its comments
     text = program.read(path)
-    comments = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
-                if t.type == tokenize.COMMENT] if path.endswith('.py') else []
-    lines = text.splitlines()
-    for t in reversed(comments):
-        row = t.start[0] - 1
-        lines[row] = lines[row][:t.start[1]] + lines[row][t.end[1]:]
-    return flat(text), flat('\n'.join(lines))
+    lines, tokens = text.splitlines(), tokenize.generate_tokens(io.StringIO(text).readline)
+    for t in reversed([t for t in tokens if t.type == tokenize.COMMENT]
+                      if path.endswith('.py') else []):
+        lines[t.start[0] - 1] = lines[t.start[0] - 1][:t.start[1]]
+    return text, flat(text), flat('\n'.join(lines))
 
-def page(name):
+def page(name):  # its prose, its fenced blocks, and the forms of every file it names
     text = program.read(os.path.join(ROOT, name))
-    fenced = re.findall(r'(?ms)^```[^\n]*\n(.*?)^```', text)
-    prose = re.sub(r'(?ms)^```.*?^```', '', text)
     named = {program.SCRIPT} | {FILES[os.path.basename(f)] for f in re.findall(
         r'[\w./-]+\.(?:py|diff|mjs)\b', text) if os.path.basename(f) in FILES}
-    return prose, fenced, [s for f in sorted(named) for s in forms(f)]
+    return (re.sub(r'(?ms)^```.*?^```', '', text), re.findall(r'(?ms)^```[^\n]*\n(.*?)^```', text),
+            [forms(f) for f in sorted(named)])
 
 class WhatPagesQuote(unittest.TestCase):
     def test_every_code_snippet_is_in_the_file_or_a_file_the_page_names(self):
@@ -47,12 +44,13 @@ class WhatPagesQuote(unittest.TestCase):
                 if ('=' not in quote and '(' not in quote) or quote in NOT_QUOTES \
                         or COMMAND.match(quote):
                     continue
-                setting = re.fullmatch(r'((?:\w+, )*\w+) = .+', quote)
-                call = re.fullmatch(r'(?:\w+\.)?(\w+)\(.*\)', quote)
-                found = (any(all(p.strip() in s for p in quote.split('...')) for s in sources)
-                         or setting and all(re.search(rf'(^|[ +]){n}( =|, )', s) for n in
-                                            setting[1].split(', ') for s in sources[:1])
-                         or call and any(f'def {call[1]}(' in s for s in sources))
+                setting = re.fullmatch(r'((?:\w+, )*\w+) = .+', quote)  # a value to try
+                call = re.fullmatch(r'(?:\w+\.)?(\w+)\(.*\)', quote)  # a function named
+                found = any(all(p.strip() in f for p in quote.split('...'))
+                            or setting and all(re.search(rf'(?m)^\+?(\w+, )*{n}(, \w+)* = ', raw)
+                                               for n in setting[1].split(', '))
+                            or call and f'def {call[1]}(' in raw for raw, *flats in sources
+                            for f in flats)
                 with self.subTest(page=name, quote=quote):
                     self.assertTrue(found, f'{name} quotes `{quote}`, not in the files it names')
 
