@@ -12,7 +12,7 @@ PAGES = ['README.md'] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(
     os.path.join(ROOT, 'tests', '*.md')) + glob.glob(os.path.join(ROOT, 'tests', '*', 'README.md')))
 FILES = {os.path.basename(p): p for p in glob.glob(os.path.join(ROOT, '**', '*.*'), recursive=True)
          if p.endswith(('.py', '.diff', '.mjs')) and os.sep + 'out' + os.sep not in p}
-COMMAND = re.compile(r'^(\$env:|([A-Z_]+=\S* )?(python3?|pypy3|py|pip|git|sed|diff|cd|jupytext'
+COMMAND = re.compile(r'^(\$env:|([A-Z_]+=\S* )?(python3?|pypy3|py|pip|git|sed|grep|diff|cd|jupytext'
                      r'|bash|node|set|/usr/bin/time)\b)')
 NOT_QUOTES = {'= 20', '(1,)', '-log(probs[target])', "('NAME', '", 'name = value',
               'name = value # why', 'print([round(w.data, 2) for w in attn_weights])'}  # not quotes
