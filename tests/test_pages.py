@@ -18,8 +18,7 @@ NOT_QUOTES = {'= 20', '(1,)', '-log(probs[target])', "('NAME', '", 'name = value
               'name = value # why', 'print([round(w.data, 2) for w in attn_weights])'}  # not quotes
 WORKSHOP = os.path.join(ROOT, '..', 'shared', 'reading.py')  # the reading check, beside a clone
 
-def flat(text):
-    return re.sub(r'\s+', ' ', text).strip()
+flat = lambda text: re.sub(r'\s+', ' ', text).strip()  # whitespace collapsed, as Markdown does
 
 def forms(path):  # the file's text; flattened as written, and without its comments
     text = program.read(path)
@@ -41,8 +40,7 @@ class WhatPagesQuote(unittest.TestCase):
         for name in PAGES:
             prose, _, sources = page(name)
             for quote in map(flat, re.findall(r'`([^`]+)`', prose)):
-                if ('=' not in quote and '(' not in quote) or quote in NOT_QUOTES \
-                        or COMMAND.match(quote):
+                if not re.search(r'[=(]', quote) or quote in NOT_QUOTES or COMMAND.match(quote):
                     continue
                 setting = re.fullmatch(r'((?:\w+, )*\w+) = .+', quote)  # a value to try
                 call = re.fullmatch(r'(?:\w+\.)?(\w+)\(.*\)', quote)  # a function named
@@ -58,15 +56,19 @@ class WhatPagesQuote(unittest.TestCase):
         ns = harness.load('Parameters', input_path=os.path.join(ROOT, 'input.txt'))
         printed = dict(line.split(': ') for line in ns['_stdout'].splitlines())
         golden = program.read(os.path.join(ROOT, 'tests', 'golden_output.txt')).splitlines()
-        titles = [title for title, _ in program.cells(program.read(program.SCRIPT))]
+        text = program.read(program.SCRIPT)
+        lines, titles = text.splitlines(), [title for title, _ in program.cells(text)]
         for name in PAGES:
             prose, fenced, _ = page(name)
+            prose = flat(prose)
             with self.subTest(page=name):
                 for what, n in re.findall(r'(num docs|vocab size|num params): (\d+)', prose +
                                           ''.join(fenced)):
                     self.assertEqual(n, printed[what], f'{name}: `{what}: {n}`')
                 for n in re.findall(r'([\d,]+) parameters', prose):
                     self.assertEqual(n.replace(',', ''), printed['num params'], f'{name}: {n}')
+                for n in re.findall(r'(\d+) lines \(`wc -l microgpt.py`\)', prose):
+                    self.assertEqual(int(n), len(lines), f'{name}: {n} lines')
                 for cell in re.findall(r'\b(?:the|a|its) ([A-Z][a-z]+) cells?\b', prose):
                     self.assertIn(cell, titles, f'{name} names a {cell} cell')
                 for line in (l for f in fenced for l in f.splitlines()
@@ -75,13 +77,14 @@ class WhatPagesQuote(unittest.TestCase):
 
     @unittest.skipUnless(os.path.exists(WORKSHOP), "the workshop's reading.py is not beside this")
     def test_the_lines_that_are_ours_are_counted_right(self):
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', ResourceWarning)  # the workshop's open() left to close
+        with warnings.catch_warnings(record=True):  # the workshop's open() is left to close
             counted, _ = program.tool(WORKSHOP).measure(program.read(program.SCRIPT))
         for name in PAGES:
-            for n in re.findall(r'(\d+) lines are ours', page(name)[0]):
+            prose, want = flat(page(name)[0]), (counted['of'], counted['reference lines kept'])
+            for n in re.findall(r'(\d+) lines are ours', prose):
                 self.assertEqual(int(n), counted['lines added'], f'{name}: {n} lines are ours')
-
+            for pair in re.findall(r"Of the reference's (\d+) code lines, (\d+) are here", prose):
+                self.assertEqual(tuple(map(int, pair)), want, f"{name}: the reference's {pair}")
 
 if __name__ == '__main__':
     unittest.main()
