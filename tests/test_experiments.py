@@ -16,14 +16,18 @@ NARROW = dict(n_embd=4, n_head=2)  # a narrower model: quicker, and the same cod
 def setUpModule():
     if shutil.which('git') is None:
         raise unittest.SkipTest('applying a diff needs git, not installed here')
+
 def parts(name, folder=harness.EXPERIMENTS):  # (its header, the diff's lines, the lines it adds)
     head, body = harness.read(os.path.join(folder, name + '.diff')).split(RUNNER.MARK)
     return head, body.splitlines(), [line[1:] for line in body.splitlines() if line[:1] == '+']
+
 def edit(line):  # a learner's edit of a line: the same value, written otherwise
     return re.sub(r'( = |\()', r'\g<1>0 or ', line, 1)
+
 def apply(text, name, reverse=False, folder=harness.EXPERIMENTS):  # None if git apply refuses
     with contextlib.suppress(ValueError):
         return harness.git_apply(os.path.join(folder, name + '.diff'), text, reverse)
+
 def own_settings(name):  # the `names = constants` lines a diff adds, each name assigned only there
     text, own = harness.patched(name), []
     for line in (line.split('#')[0].rstrip() for line in parts(name)[2]):
@@ -33,10 +37,12 @@ def own_settings(name):  # the `names = constants` lines a diff adds, each name 
             own += [line] * bool(re.fullmatch(r'\w+(, \w+)*', names) and all(len(re.findall(
                 rf'(?m)^ *(?:\w+, )*{n}(?:, \w+)* = ', text)) == 1 for n in names.split(', ')))
     return own
+
 def files(d):  # each name in folder d (hidden ones too) but the program and its data: its bytes
     see = lambda p: (os.readlink(p) if os.path.islink(p) else sorted(os.listdir(p))
                      if os.path.isdir(p) else harness.read(p))
     return {n: see(os.path.join(d, n)) for n in set(os.listdir(d)) - {'microgpt.py', 'input.txt'}}
+
 def run(d, name, **settings):  # the experiment run as a program in folder d: narrow, small names
     return harness.run(d, experiment=name, **{'data': harness.SMALL_NAMES, **NARROW, **settings})
 
@@ -55,6 +61,7 @@ class Diffs(unittest.TestCase):
             self.assertEqual(bool(own), name not in ('held_out', 'layernorm', 'relu'), name)
             for line in own:
                 self.assertIsNone(apply(harness.patched(name).replace(line, edit(line)), name, 1))
+
     def test_each_applies_after_any_one_edit_and_its_undo_keeps_the_edit(self):
         # Any one setting, or a line README.md invites a learner to change: the samples, the seed.
         text = harness.source()
@@ -65,6 +72,7 @@ class Diffs(unittest.TestCase):
             if '-' + line not in parts(name)[1]:  # not a line the diff changes itself
                 mine = text.replace(line, edit(line))
                 self.assertEqual(apply(apply(mine, name) or '', name, True), mine, (name, line))
+
     def test_any_two_apply_together_in_either_order_and_the_file_runs(self):
         others = [name for name in EXPECTED if name != ALONE]
         small = harness.source(num_steps=2, **NARROW)  # a few steps of a narrow model
@@ -74,6 +82,7 @@ class Diffs(unittest.TestCase):
                 self.assertEqual(ab or 'none', apply(apply(small, b) or '', a))
                 p = harness.run(data=harness.SMALL_NAMES, text=ab)  # in a folder of its own
                 self.assertEqual((p.returncode, len(harness.samples(p.stdout))), (0, 20))
+
     def test_a_setting_set_wrong_is_one_line_before_any_work_and_no_file_is_written(self):
         # Where the mistake would be silent or fail after training (a wrong type: Python's own);
         # save_and_load: a file at save_path it did not load (a second run's), one it cannot write.
@@ -142,6 +151,7 @@ class TheRunner(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('on your microgpt.py, with num_steps = 3 (not as shipped)', p.stdout)
         self.assertEqual(re.findall(r'(?m)^\| (.+?) \| \d', p.stdout), ['your microgpt.py'])
+
     def test_re_port_fits_every_diff_to_a_change_beside_their_lines_and_names_the_rest(self):
         # A line shift near the top, and a comment beside dropout.diff's line (git apply refuses).
         text = harness.source()
@@ -160,6 +170,7 @@ class TheRunner(unittest.TestCase):
                     self.assertEqual(apply(apply(new, name, folder=d) or '', name, True, d), new)
                     if new is text:
                         self.assertEqual(parts(name, d), parts(name))
+
     def test_the_picture_has_a_panel_for_each_run_its_label_and_line_over_the_shipped_band(self):
         fall = lambda top, steps: [top - k / steps for k in range(steps)]  # a tiny run's losses
         curves = [('relu', fall(3.1, 60), 27), ('functions', fall(3.4, 80), 40)]
@@ -177,6 +188,7 @@ class TheRunner(unittest.TestCase):
 class WhatEachDoes(unittest.TestCase):
     def run_(self, steps, **settings):  # a narrow run through sampling, at its likeliest
         return harness.load('Inference', num_steps=steps, temperature=1e-4, **NARROW, **settings)
+
     def test_prompt_lr_schedule_and_gradient_log_leave_every_other_line_as_it_was(self):
         # prompt: after the prompt, read through the model first, its likeliest characters.
         plain = self.run_(8)['_stdout']
@@ -190,6 +202,7 @@ class WhatEachDoes(unittest.TestCase):
         logged = self.run_(8, experiment='gradient_log', grad_log_every=3)['_stdout']
         self.assertEqual(([line for line in logged.splitlines() if line[:2] != '  '],
                           list(harness.gradient_logs(logged))), (plain.splitlines(), [1, 3, 6]))
+
     def test_lr_schedule_gives_the_rates_it_promises(self):
         ns = harness.load('Training', experiment='lr_schedule', num_steps=2, **NARROW)
         ns['num_steps'], ns['warmup_steps'] = 40, 10  # the function reads them as it runs
@@ -200,9 +213,11 @@ class WhatEachDoes(unittest.TestCase):
             expected = [(t + 1) / 10 for t in range(10)] + [decay(t) for t in range(30)]
             for step, want in enumerate(expected):  # a warmup over 10 steps, then the decay over 30
                 self.assertAlmostEqual(rate(step), lr * want, delta=1e-15, msg=ns['lr_schedule'])
+
     def test_relu_is_a_plain_relu_and_nothing_else(self):
         self.assertEqual(parts('relu')[2], ['        # 2) MLP: widen 4x, ReLU, project back.',
                                             '        x = [xi.relu() for xi in x]'])  # no other
+
     def test_layernorm_centres_and_scales_with_three_pairs_of_its_own_each_used(self):
         ns, plain = harness.load('Model', experiment='layernorm'), harness.load('Parameters')
         xs, pairs = [0.3, -1.2, 2.5, 0.0, 7.1, -3.3], ['ln_emb', 'layer0.ln_1', 'layer0.ln_2']
@@ -217,6 +232,7 @@ class WhatEachDoes(unittest.TestCase):
         harness.doc_loss(ns, 'alexander')[0].backward()
         for name in pairs:  # each pair is where gpt() uses it
             self.assertTrue(all(p.grad for row in ns['state_dict'][name] for p in row), name)
+
     def test_dropout_zeroes_that_share_in_training_only_and_leaves_the_other_draws_alone(self):
         # Its own generator: after training, the main one is where the plain file's is, so sampling
         # draws as it would have; with dropout 0 every line is the plain file's.
@@ -236,6 +252,7 @@ class WhatEachDoes(unittest.TestCase):
         kept = [x.data for x in ns['drop'](xs)]
         self.assertEqual(set(kept), {0.0, 1 / 0.75})
         self.assertAlmostEqual(kept.count(0.0) / len(kept), 0.25, delta=0.03)
+
     def test_held_out_names_scored_every_100_steps_with_dropout_off_and_its_draws_kept(self):
         # With dropout.diff too, the scoring uses every number and none of dropout's draws: the
         # step lines after it are dropout's alone. 300 names: none trained on twice by step 101.
@@ -256,6 +273,7 @@ class WhatEachDoes(unittest.TestCase):
             self.assertEqual(*(harness.losses(harness.load('Training', data, script, name,
                                                            num_steps=101, **NARROW)['_stdout'])
                                for script, name in ((both, None), (harness.SCRIPT, 'dropout'))))
+
     def test_the_gradient_log_at_step_1_its_numbers(self):
         # attn_wo and mlp_fc2 start at zero, so nothing flows back through them at step 1: the
         # matrices before them get exactly zero gradient (and no update); lm_head's is not zero.
@@ -271,6 +289,7 @@ class WhatEachDoes(unittest.TestCase):
         self.assertEqual(log['wte'][::2], (float(f'{rms(old):.1e}'), float(
             f'{rms([a - b for a, b in zip(old, new)]) / rms(old):.1e}')))  # weight, update ratio
         self.assertGreater(min(log['wte'][1], log['lm_head'][1]), 0.0)
+
     @unittest.skipIf(sys.platform == 'win32', 'Windows cannot send SIGINT (Ctrl-C) to a child')
     def test_a_real_ctrl_c_stops_training_and_what_was_trained_is_saved_whole_and_loads(self):
         self.addCleanup(os.umask, os.umask(0o027))  # keeps out others: model.json too, as it must
@@ -288,6 +307,7 @@ class WhatEachDoes(unittest.TestCase):
             self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout), files(d),
                               harness.samples(p.stdout)),  # bit for bit; the names it made
                              (0, '', [], {'model.json': saved}, names))
+
     def test_a_failed_save_keeps_the_model_there_whole_and_leaves_no_file_and_says_so_last(self):
         # A weight not finite: json.dump fails halfway, after wte (written in place, model.json
         # would be left cut off); and a file another run saved there while this one trained.

@@ -4,13 +4,16 @@ import importlib.util, itertools, os, re, shutil, subprocess, sys, tempfile, uni
 import harness, program
 look_inside = program.tool('tests/look_inside/look_inside.py')
 np = importlib.import_module('numpy') if importlib.util.find_spec('numpy') else None
+
 def values(svg, **attributes):  # the data-value of each element with these data- attributes
     tags = [dict(re.findall(r'data-([a-z]+)="([^"]*)"', tag))
             for tag in re.findall(r'<[^>]*data-value="[^>]*>', svg)]
     return [a['value'] for a in tags if all(a.get(k) == str(v) for k, v in attributes.items())]
+
 def texts(svg, kind, step=None):  # the words of each <text class=kind> (of that step), in order
     step = '' if step is None else f' data-step="{step}"'
     return re.findall(rf'<text [^>]*class="{kind}"{step}[^>]*>([^<]*)<', svg)
+
 @unittest.skipIf(np is None or not shutil.which('git'), 'needs NumPy (CI has it) and git')
 class Pictures(unittest.TestCase):
     @classmethod
@@ -78,6 +81,7 @@ class Pictures(unittest.TestCase):
         lines = re.findall(r'>([^<]*)</text>\n<text [^>]*class="scale"', svg)  # each row's label
         self.assertEqual([line.split(' = ')[0] for line in lines], [var for var, _ in want])
         self.assertIn('x = [xi.relu() ** 2 for xi in x]', lines)  # each a line of gpt() itself
+
 class TheScript(unittest.TestCase):
     def script(self, *args, root=harness.ROOT):
         return subprocess.run([sys.executable, os.path.join(root, 'tests', 'look_inside',
@@ -105,3 +109,7 @@ class TheScript(unittest.TestCase):
             self.assertEqual(values(svg('learning'), matrix='wte', column=1)[0].count(':'), 3)
             self.assertEqual(re.findall(r'>after ([^<]*)<', svg('next_char')), ['BOS', "BOS + 'a'"])
             self.assertIn("position 1, the token 'a' after BOS", svg('forward'))
+
+
+if __name__ == '__main__':
+    unittest.main()

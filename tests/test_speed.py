@@ -3,9 +3,11 @@ microgpt.py's parameter count, a step's time that projects to 500, a peak; the t
 import re, subprocess, sys, unittest
 import harness, program
 benchmark = program.tool('tests/speed/benchmark.py')
+
 def bench(*flags):
     return subprocess.run([sys.executable, benchmark.__file__, *flags], capture_output=True,
                           text=True)
+
 class Benchmark(unittest.TestCase):
     def test_each_mistake_is_one_line_before_any_work(self):
         for flags, says in [('--python /nonexistent', 'cannot run it'), ('--steps 1', 'least 2'),
@@ -31,3 +33,7 @@ class Benchmark(unittest.TestCase):
         times = {'microgpt.py': [30.0, 29.0, 33.0], 'microgpt_numpy.py': [1.1, 0.9, 1.0]}
         self.assertEqual(list(benchmark.twins_table(times, dict.fromkeys(times, 'a')))[3],
                          '| microgpt_numpy.py (a) | 1.00 s | 1.10, 0.90, 1.00 | 30x |')
+
+
+if __name__ == '__main__':
+    unittest.main()
