@@ -19,12 +19,16 @@ import program
 POSITIONS = 8  # predictions scored per name: microgpt.py's block_size
 
 class Reads(list):
-    """The training docs, noting every name the Training cell reads."""
-    def __init__(self, docs):
+    """The training docs, noting every name the Training cell reads (one a step), and calling
+    `every(steps)` before a step when a multiple of `often` steps have been taken."""
+    def __init__(self, docs, often=0, every=None):
         super().__init__(docs)
-        self.read = set()
+        self.read, self.steps, self.often, self.every = set(), 0, often, every
 
     def __getitem__(self, i):
+        if self.often and self.steps and self.steps % self.often == 0:
+            self.every(self.steps)
+        self.steps += 1
         doc = super().__getitem__(i)
         self.read.add(doc)
         return doc
@@ -48,11 +52,22 @@ def probabilities(ns, model, tokens):
         out.append(getattr(p, 'data', p))
     return out
 
-def run(path, steps=None, seed=None, names=1000, folder=program.ROOT):
+def score(ns, model, held):
+    """The held-out names' mean loss per predicted character, and how many characters that is."""
+    total, count = 0.0, 0
+    for doc in sorted(held):
+        tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
+        probs = probabilities(ns, model, tokens)
+        total += -math.fsum(math.log(p) for p in probs)
+        count += len(probs)
+    return total / count, count
+
+def run(path, steps=None, seed=None, names=1000, folder=program.ROOT, often=0, every=print):
     """The rung trained in `folder` (the repository's root) with `names` names set aside: (its
     namespace, the held-out names, their mean loss per predicted character, how many characters
-    that is, its model). Stops in one line, before training, if nothing would be left to train on
-    or to score, or a held-out name has a character no training name has."""
+    that is, its model); every `often` steps, every(steps, loss) too. Stops in one line, before
+    training, if nothing would be left to train on or to score, or a held-out name has a
+    character no training name has."""
     ns, held, model, known = {'__name__': '__main__'}, None, None, []
     text = program.source(os.path.abspath(path), seed=seed,
                           **({} if steps is None else {'num_steps': steps}))
@@ -66,7 +81,8 @@ def run(path, steps=None, seed=None, names=1000, folder=program.ROOT):
                         sys.exit(f"held_out: --names {names} leaves nothing to train on or to "
                                  f"score: give 1 to {len(set(ns['docs'])) - 1}")
                     held = held_out_names(ns['docs'], names)
-                    ns['docs'] = Reads([d for d in ns['docs'] if d not in held])
+                    ns['docs'] = Reads([d for d in ns['docs'] if d not in held], often,
+                                       lambda steps: every(steps, score(ns, model, held)[0]))
                 if title == 'Tokenizer':
                     unseen = sorted(set(''.join(held)) - set(ns['uchars']))
                     if unseen:
@@ -79,13 +95,7 @@ def run(path, steps=None, seed=None, names=1000, folder=program.ROOT):
                 known = list(ns)
     finally:
         os.chdir(here)
-    total, count = 0.0, 0
-    for doc in sorted(held):
-        tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
-        probs = probabilities(ns, model, tokens)
-        total += -math.fsum(math.log(p) for p in probs)
-        count += len(probs)
-    return ns, held, total / count, count, model
+    return (ns, held) + score(ns, model, held) + (model,)
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -93,9 +103,14 @@ if __name__ == '__main__':
     parser.add_argument('--steps', type=int, help="num_steps (the rung's own: 500)")
     parser.add_argument('--seed', type=int, help="random.seed (the rung's own: 42)")
     parser.add_argument('--names', type=int, default=1000, help='names set aside (1000)')
+    parser.add_argument('--every', type=int, default=0, help='also score every N steps')
     args = parser.parse_args()
     start = time.time()
-    ns, held, loss, count, _ = run(args.rung, args.steps, args.seed, args.names)
+    def every(steps, loss):  # while the Training cell's own prints are held back
+        print(f"{os.path.basename(args.rung)}: held-out loss {loss:.4f} after {steps} steps",
+              file=sys.__stdout__, flush=True)
+    ns, held, loss, count, _ = run(args.rung, args.steps, args.seed, args.names, often=args.every,
+                                   every=every)
     seed = 42 if args.seed is None else args.seed
     print(f"{os.path.basename(args.rung)}: held-out loss {loss:.4f} on {len(held)} names "
           f"({count} predictions), {ns['num_steps']} steps, seed {seed}, "
