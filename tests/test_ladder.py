@@ -1,73 +1,41 @@
-"""The ladder in tests/ladder/: eight lean rungs, counting pairs to microgpt.py, one idea a step.
-No rung has any of microgpt.py's guards: they, and nothing of the lessons, are the last step, which
-lands on microgpt.py byte for byte. Each step is a diff of at most 60 changed lines (the last one
-with its re-indentation under `try:` set aside); cells a step leaves alone are equal to the rung
-before's, and every engine operation a rung has, it uses. Rung 2's gradients by hand are rung 3's
-Value gradients; counted pairs are the best any bigram can do, which gradient descent on the table
-nears from above. Every rung runs on a bare Python and prints microgpt.py's lines (not its mean
-loss); rung 8 prints microgpt.py's very lines, guards and all changing no number. held_out.py
-never trains a rung on the names it scores it on."""
-import contextlib, difflib, io, math, os, random, re, runpy, shutil, subprocess, sys, tempfile
-import unittest, warnings
+"""The ladder in tests/ladder/: lean rungs from counting pairs to microgpt.py, one idea a step of
+at most 60 changed lines; no guard in any: the last step is exactly the lines microgpt.py has that
+the last rung lacks, each a guard's. Rung 2's gradients by hand are rung 3's; counted pairs are the
+best bigram; held_out.py never trains on what it scores, nor scores what it cannot."""
+import contextlib, difflib, io, math, os, random, re, shutil, tempfile, unittest, warnings
 
-import harness
+import harness, program
 
-LADDER = os.path.join(harness.ROOT, 'tests', 'ladder')
-RUNGS = sorted(os.path.join(LADDER, name) for name in os.listdir(LADDER)
-               if re.match(r'\d_\w+\.py$', name))
-STEPS = list(zip(RUNGS, RUNGS[1:] + [harness.SCRIPT]))
-NAME = {path: os.path.basename(path)[:-3] for path in RUNGS + [harness.SCRIPT]}
+LADDER = os.path.join(program.ROOT, 'tests', 'ladder')
+RUNGS = sorted(os.path.join(LADDER, n) for n in os.listdir(LADDER) if re.match(r'\d\d_\w+\.py$', n))
+NAME = {path: os.path.basename(path)[:-3] for path in RUNGS + [program.SCRIPT]}
+held_out = program.tool('tests/ladder/held_out.py')
 # The cells each step changes; every other cell stays as the rung before has it.
-CHANGES = {
-    '2_bigram_by_hand': {'Settings', 'Autograd', 'Parameters', 'Model', 'Training', 'Inference'},
-    '3_bigram_autograd': {'Autograd', 'Model', 'Training', 'Inference'},
-    '4_embeddings': {'Settings', 'Parameters', 'Model', 'Training', 'Inference'},
-    '5_mlp': {'Settings', 'Autograd', 'Parameters', 'Model'},
-    '6_attention': {'Settings', 'Parameters', 'Model', 'Training', 'Inference'},
-    '7_heads': {'Settings', 'Parameters', 'Model'},
-    '8_adam': {'Settings', 'Training'},
-    'microgpt': {'', 'Settings', 'Data', 'Tokenizer', 'Autograd', 'Parameters', 'Training',
-                 'Inference'},
-}
-# microgpt.py's guards, by what gives each away; each must match microgpt.py and no rung.
-GUARDS = [r'\bsys\.exit\(', r'\bgc\b', r'KeyboardInterrupt', r'recursionlimit', r'input_path',
-          r'loss_history', r'sysconf', r'utf-8-sig', r'\.download', r'os\.replace', r'encoding',
-          r'^\s*try:', r'^\s*except\b', r'mean loss', r'= None\b', r'^import .*\bsys\b']
+S, A, P, M, T, I = 'Settings', 'Autograd', 'Parameters', 'Model', 'Training', 'Inference'
+CHANGES = {'02_bigram_by_hand': [S, A, P, M, T, I], '03_bigram_autograd': [A, M, T, I],
+           '04_token_vectors': [S, P, M], '05_positions': [S, P, M, T, I], '06_rmsnorm': [M],
+           '07_mean_context': [S, P, M, T, I], '08_attention': [P, M, T, I], '09_heads': [S, P, M],
+           '10_mlp': [A, P, M], '11_adam': [S, T], '12_cosine_schedule': [T]}
+# What gives a guard (or a line serving one) away: every line the last step adds matches one.
+GUARDS = [r'\bsys\.exit\(', r'\bgc\b', r'KeyboardInterrupt|Ctrl-C', r'recursionlimit',
+          r'input_path', r'loss_history|\brecent\b|uniform guess', r"sysconf|\bneed\b|'lower ",
+          r'utf-8-sig|\.download|os\.replace|encoding', r'^\s*(try:|except\b)', r'= None\b',
+          r'\.data == 0', r'del build_topo', r'__r(sub|truediv)__', r'^\s*#(?! %%)']  # or a comment
 FIVES = [name for name in harness.SMALL_NAMES if len(name) == 5]  # each pair weighs the same
 
-def lines(path):
-    return harness.read(path).split('\n')
+lines = lambda path: program.read(path).split('\n')
+cells = lambda path: dict(program.cells(program.read(path)))
+squeezed = lambda line: ''.join(line.split())
 
-def cells(path):
-    return dict(harness.cells(harness.read(path)))
-
-def changed(before, after, key=lambda line: line):
-    """The lines `diff -u before after` adds and removes (`diff -uw` with key=squeezed)."""
+def changed(before, after, key=lambda line: line):  # the +/- lines of diff -u (-uw: squeezed)
     diff = difflib.unified_diff([key(l) for l in before], [key(l) for l in after], lineterm='')
     return [line for line in diff if line[:1] in '+-' and not line.startswith(('+++', '---'))]
 
-def squeezed(line):
-    return ''.join(line.split())
-
-def with_settings(text, **settings):
-    """The text with each `name = value` setting line given a new value (its comment kept)."""
-    for name, value in settings.items():
-        text, found = re.subn(rf'(?m)^{name} = [^#\n]*?(\s*#.*)?$',
-                              lambda m: f'{name} = {value!r}{m.group(1) or ""}', text)
-        assert found == 1, (name, found)
-    return text
-
 @contextlib.contextmanager
-def quiet():  # the reference's `open('input.txt').read()` leaves the file to be closed when freed
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', ResourceWarning)
-        yield
-
-@contextlib.contextmanager
-def folder_with(data):
-    """A new folder, made the current one, holding input.txt with these names."""
+def folder_with(data):  # a new folder, made the current one, holding input.txt with these names
     here = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix='ladder-') as d:
+    with tempfile.TemporaryDirectory(prefix='ladder-') as d, warnings.catch_warnings():
+        warnings.simplefilter('ignore', ResourceWarning)  # the lessons' open() left to close
         with open(os.path.join(d, 'input.txt'), 'w', encoding='utf-8') as f:
             f.write('\n'.join(data) + '\n')
         os.chdir(d)
@@ -76,212 +44,147 @@ def folder_with(data):
         finally:
             os.chdir(here)
 
-def run_cells(path, upto, data=harness.SMALL_NAMES, ns=None, after=None, **settings):
-    """The script's cells run in a namespace through the one titled `upto`, on `data` (in ns,
-    from the cell after the one titled `after`)."""
-    ns = {'__name__': '__main__'} if ns is None else ns
-    started = after is None
-    with folder_with(data), contextlib.redirect_stdout(io.StringIO()), quiet():
-        for title, code in harness.cells(with_settings(harness.read(path), **settings)):
-            if started:
-                exec(compile(code, path, 'exec'), ns)
-            started = started or title == after
-            if title == upto:
-                return ns
-    raise AssertionError(f'{path} has no cell {upto!r}')
+def quick(path, **changes):  # the script's text, run for 3 steps 4 wide unless changes say
+    return program.source(path, **dict({'num_steps': 3}, **{'n_embd': 4} if 'n_embd' in
+                                       cells(path)[S] else {}, **changes))
 
-def small(path):  # settings that make a run quick
-    return dict(num_steps=3, **({'n_embd': 4} if re.search(r'(?m)^n_embd = ', harness.read(path))
-                                else {}))
+def run(path, upto=I, data=harness.SMALL_NAMES, ns=None, **changes):
+    """The script's cells run quick into ns, through the one titled upto, on data: their print."""
+    ns = {'__name__': '__main__'} if ns is None else ns
+    with folder_with(data), contextlib.redirect_stdout(io.StringIO()) as out:
+        for title in program.run_cells(quick(path, **changes), ns, path):
+            if title == upto:
+                return out.getvalue()
 
 class Rungs(unittest.TestCase):
-    def test_eight_rungs_in_microgpts_cells_rung_1_within_70_lines(self):
-        self.assertEqual([NAME[r] for r in RUNGS], ['1_counting'] + list(CHANGES)[:-1])
-        ours = [title for title, _ in harness.cells(harness.read(harness.SCRIPT))]
+    def test_ten_rungs_or_more_in_microgpts_cells_rung_1_within_70_lines(self):
+        self.assertEqual([NAME[r] for r in RUNGS], ['01_counting'] + list(CHANGES))
         for rung in RUNGS:
-            theirs = [title for title, _ in harness.cells(harness.read(rung))]
-            rest = iter(ours)
-            self.assertTrue(all(title in rest for title in theirs), rung)
-        self.assertLessEqual(len(harness.read(RUNGS[0]).splitlines()), 70)
+            rest = iter(cells(program.SCRIPT))  # the cells in microgpt.py's order
+            self.assertTrue(all(title in rest for title in cells(rung)), rung)
+        self.assertLessEqual(len(program.read(RUNGS[0]).splitlines()), 70)
+        self.assertEqual(['wpe' in program.read(r) for r in RUNGS[3:5]], [False, True])
+        self.assertEqual(['attn_wq' in program.read(r) for r in RUNGS[6:8]], [False, True])
 
-    def test_no_rung_has_a_guard(self):
-        ours = lines(harness.SCRIPT)
-        for guard in GUARDS:  # each names something microgpt.py has
-            self.assertTrue(any(re.search(guard, line) for line in ours), guard)
-        step = changed(lines(RUNGS[-1]), ours, squeezed)  # the loop, moved, is not added
-        added = {line[1:] for line in step if line[0] == '+'}
+    def test_no_rung_has_a_guard_nor_any_line_the_last_step_adds(self):
+        added = {line[1:] for line in changed(lines(RUNGS[-1]), lines(program.SCRIPT), squeezed)
+                 if line[0] == '+'}
+        for line in lines(program.SCRIPT):  # the lines microgpt.py has that the last rung lacks
+            if line.strip() and squeezed(line) in added:
+                self.assertTrue(any(re.search(g, line) for g in GUARDS), line)
         for rung in RUNGS:
-            with self.subTest(rung=NAME[rung]):
-                code = [line for line in lines(rung) if line.strip()]
-                self.assertEqual([l for l in code for g in GUARDS if re.search(g, l)], [])
-                self.assertEqual([l for l in code if squeezed(l) in added], [])  # nor a line of it
-
-    def test_the_settings_are_microgpts_lines(self):
-        setting = re.compile(r'(?m)^(\w+(?:, \w+)*) = .*$')
-        ours = {m.group(1): m.group(0) for m in setting.finditer(cells(harness.SCRIPT)['Settings'])}
-        for rung in RUNGS:
-            theirs = {m.group(1): m.group(0) for m in setting.finditer(cells(rung)['Settings'])}
-            with self.subTest(rung=NAME[rung]):
-                for name, line in theirs.items():
-                    if name == 'learning_rate':  # plain gradient descent has a rate of its own
-                        self.assertRegex(line, r'^learning_rate = [\d.]+ +# ')
-                    elif name == 'block_size' and 'attn_wq' not in harness.read(rung):
-                        self.assertRegex(line, r"^block_size = 8 +# positions the model knows")
-                    else:
-                        self.assertEqual(line, ours[name])
-                # the context a model reads arrives with the model that reads more than a token
-                self.assertEqual('block_size' in theirs, 'wpe' in harness.read(rung))
+            code = [l for l in lines(rung) if l.strip() and not l.lstrip().startswith('#')]
+            self.assertEqual([l for l in code if any(re.search(g, l) for g in GUARDS) or
+                              squeezed(l) in added], [], NAME[rung])
 
     def test_cells_a_step_leaves_alone_are_the_rung_befores(self):
-        for before, after in STEPS:
+        for before, after in zip(RUNGS, RUNGS[1:]):
             ours, theirs = cells(before), cells(after)
-            with self.subTest(step=NAME[after]):
-                self.assertEqual(sorted(title for title in theirs if theirs[title] !=
-                                        ours.get(title)), sorted(CHANGES[NAME[after]]))
+            self.assertEqual([t for t in theirs if theirs[t] != ours.get(t)], CHANGES[NAME[after]])
 
     def test_every_engine_operation_a_rung_has_it_uses(self):
-        for script in RUNGS[2:] + [harness.SCRIPT]:
-            ns = run_cells(script, 'Autograd', **small(script))
-            used = set()
-            for name, op in list(vars(ns['Value']).items()):
-                if callable(op) and name not in ('__init__', 'backward'):
-                    def counted(*args, op=op, name=name):
-                        used.add(name)
-                        return op(*args)
-                    setattr(ns['Value'], name, counted)
-            ops = {n for n, op in vars(ns['Value']).items() if callable(op)} - {'__init__',
-                                                                                'backward'}
-            run_cells(script, 'Inference', ns=ns, after='Autograd', **small(script))
-            with self.subTest(script=NAME[script]):  # microgpt.py's engine has both ways round
-                self.assertEqual(ops - used, {'__rsub__', '__rtruediv__'} if script ==
-                                 harness.SCRIPT else set())
+        for script in RUNGS[2:] + [program.SCRIPT]:
+            ns, used = {'__name__': '__main__'}, set()
+            with folder_with(harness.SMALL_NAMES), contextlib.redirect_stdout(io.StringIO()):
+                for title in program.run_cells(quick(script), ns, script):
+                    if title == A:  # from here on, each operation counted when it is used
+                        ops = {n: op for n, op in vars(ns['Value']).items()
+                               if callable(op) and n not in ('__init__', 'backward')}
+                        for n, op in ops.items():
+                            setattr(ns['Value'], n, lambda *a, op=op, n=n: used.add(n) or op(*a))
+            self.assertEqual(set(ops) - used, {'__rsub__', '__rtruediv__'} if script ==
+                             program.SCRIPT else set(), NAME[script])  # microgpt.py's: both ways
 
-class Steps(unittest.TestCase):
     def test_each_step_is_a_diff_of_at_most_60_lines(self):
-        for before, after in STEPS[:-1]:
-            with self.subTest(step=NAME[after]):
-                self.assertTrue(0 < len(changed(lines(before), lines(after))) <= 60)
+        for before, after in zip(RUNGS, RUNGS[1:]):
+            self.assertTrue(0 < len(changed(lines(before), lines(after))) <= 60, NAME[after])
 
     def test_the_last_step_is_60_lines_and_the_loop_put_under_try(self):
-        before, after = lines(RUNGS[-1]), lines(harness.SCRIPT)
+        before, after = lines(RUNGS[-1]), lines(program.SCRIPT)
         plain, squeezed_step = changed(before, after), changed(before, after, squeezed)
         self.assertLessEqual(len(squeezed_step), 60)  # as `diff -uw` counts
         loop = before[before.index('for step in range(num_steps):'):]
         loop = loop[:loop.index('')]  # the training loop, up to the blank line after it
-        moved = [line for line in plain if line[0] == '-' and squeezed(line[1:]) not in
-                 {squeezed(l[1:]) for l in squeezed_step}]
-        self.assertEqual([line[1:] for line in moved], loop)  # the rest: the same, 4 further in
-        self.assertTrue(all('+    ' + line in plain for line in loop))
-        self.assertEqual(len(plain), len(squeezed_step) + 2 * len(loop))
+        self.assertTrue(all('-' + line in plain and '+    ' + line in plain for line in loop))
+        self.assertEqual(len(plain), len(squeezed_step) + 2 * len(loop))  # it alone moves
 
-    @unittest.skipIf(shutil.which('git') is None, 'git is not installed')
-    def test_the_last_steps_diff_applied_to_the_last_rung_gives_microgpt_py_byte_for_byte(self):
-        with open(harness.SCRIPT, encoding='utf-8', newline='') as f:
-            ours = f.read()
-        diff = ''.join(difflib.unified_diff(harness.read(RUNGS[-1]).splitlines(True),
-                                            ours.splitlines(True), 'a/microgpt.py',
-                                            'b/microgpt.py'))
-        with tempfile.TemporaryDirectory(prefix='ladder-') as d:
-            with open(os.path.join(d, 'step.diff'), 'w', encoding='utf-8', newline='') as f:
-                f.write(diff)
-            self.assertEqual(harness.git_apply(os.path.join(d, 'step.diff'),
-                                               harness.read(RUNGS[-1])), ours)
-
-class Bigrams(unittest.TestCase):
+class Runs(unittest.TestCase):  # the rungs run, and held_out.py
     def test_rung_2s_gradients_by_hand_are_rung_3s_value_gradients(self):
-        start = None
         for doc in ['sebastian', 'emma', 'ava']:  # long; a pair twice; a row twice
             grads = []
             for rung in RUNGS[1:3]:
-                ns = run_cells(rung, 'Model')
-                start = start or [random.Random(0).gauss(0, 1) for _ in ns['params']]
+                ns = {}
+                run(rung, M, ns=ns)
+                start = [random.Random(0).gauss(0, 1) for _ in ns['params']]
                 for p, x in zip(ns['params'], start):  # random weights: no softmax near uniform
                     p.data = x
                 ns.update(docs=[doc], num_steps=1, learning_rate=1.0)
                 with contextlib.redirect_stdout(io.StringIO()):
-                    exec(cells(rung)['Training'], ns)  # one step: weight - 1 * gradient
+                    exec(cells(rung)[T], ns)  # one step: weight - 1 * gradient
                 grads.append([x - p.data for p, x in zip(ns['params'], start)])
             scale = max(abs(g) for g in grads[1])
             self.assertGreater(scale, 0.01)
             self.assertLessEqual(max(abs(a - b) for a, b in zip(*grads)), 1e-12 * scale, doc)
 
     def test_counting_is_the_best_bigram_and_gradient_descent_nears_it_from_above(self):
-        counts = run_cells(RUNGS[0], 'Training', FIVES, num_steps=len(FIVES))['counts']
-        pairs = sum(map(sum, counts))
+        counted, ns = {}, {}
+        run(RUNGS[0], T, FIVES, counted, num_steps=len(FIVES))
+        pairs = sum(map(sum, counted['counts']))
         self.assertEqual(pairs, 6 * len(FIVES))  # every pair of every name, once
-        best = -sum(c * math.log(c / sum(row)) for row in counts for c in row if c) / pairs
-        ns = run_cells(RUNGS[1], 'Model', FIVES, num_steps=len(FIVES))
-
-        def loss():  # the table's mean loss on the names
-            total = 0
-            for doc in FIVES:
-                tokens = [ns['BOS']] + [ns['uchars'].index(ch) for ch in doc] + [ns['BOS']]
-                total += sum(-math.log(ns['softmax'](ns['bigram'](a))[b])
-                             for a, b in zip(tokens, tokens[1:])) / 6
-            return total / len(FIVES)
+        best = -sum(c * math.log(c / sum(row)) for row in counted['counts'] for c in row if c)
+        run(RUNGS[1], M, FIVES, ns, num_steps=len(FIVES))
+        tokens = [[ns['BOS']] + [ns['uchars'].index(c) for c in doc] + [ns['BOS']] for doc in FIVES]
         gaps = []
         for epoch in range(300):
             ns['learning_rate'] = 5 if epoch < 150 else 1
             with contextlib.redirect_stdout(io.StringIO()):
-                exec(cells(RUNGS[1])['Training'], ns)  # a pass over the names
-            gaps.append(loss() - best)
+                exec(cells(RUNGS[1])[T], ns)  # a pass over the names, then their loss, summed
+            gaps.append((-sum(math.log(p) for t in tokens for p in held_out.probabilities(
+                ns, ns['bigram'], t)) - best) / pairs)
         self.assertGreaterEqual(min(gaps), -1e-12)  # never below the counts
         self.assertGreater(gaps[0], 0.5)
         self.assertLess(gaps[-1], 0.01)  # and close to them, trained long
 
-class Runs(unittest.TestCase):
-    def run_bare(self, path, **settings):
-        """What the script prints, run as a program on a bare Python (-I -S) on SMALL_NAMES."""
-        with folder_with(harness.SMALL_NAMES) as d:
-            with open(os.path.basename(path), 'w', encoding='utf-8') as f:
-                f.write(with_settings(harness.read(path), **dict(small(path), **settings)))
-            p = subprocess.run([sys.executable, '-I', '-S', os.path.basename(path)], cwd=d,
-                               capture_output=True, text=True, encoding='utf-8', timeout=300)
-        self.assertEqual((p.returncode, p.stderr), (0, ''), path)
-        return p.stdout
-
-    def test_every_rung_runs_on_a_bare_python_and_prints_microgpts_lines(self):
+    def test_every_rung_runs_and_prints_microgpts_lines(self):
         shape = lambda out: [re.sub(r'\d+', '0', line.split(':')[0] if line[:7] == 'sample ' else
                                     line) for line in out.split('\n')]  # no numbers, no names
-        plain = '\n'.join(line for line in self.run_bare(harness.SCRIPT).split('\n')
+        plain = '\n'.join(line for line in run(program.SCRIPT).split('\n')
                           if not line.startswith('mean loss'))  # a guard's: a lesson has no mean
-        ours = shape(plain)
-        outs = {}
+        outs = {rung: run(rung) for rung in RUNGS}
         for rung in RUNGS:
-            with self.subTest(rung=NAME[rung]):
-                outs[rung] = self.run_bare(rung)
-                expected = [line for line in ours if rung != RUNGS[0] or  # counting: no params
-                            not line.startswith('num params')]
-                self.assertEqual(shape(outs[rung]), expected)
-                self.assertEqual(len([l for l in outs[rung].split('\n') if l[:7] == 'sample ']),
-                                 20)
-        first = float(outs[RUNGS[0]].split('\n')[2].rsplit(' ', 1)[1])  # no counts yet: uniform
-        self.assertEqual(first, round(math.log(len(set(''.join(harness.SMALL_NAMES))) + 1), 4))
+            self.assertEqual(shape(outs[rung]), [line for line in shape(plain) if rung !=
+                             RUNGS[0] or not line.startswith('num params')], NAME[rung])
         self.assertEqual(outs[RUNGS[1]], outs[RUNGS[2]])  # autograd: the same numbers
-        self.assertEqual(self.run_bare(RUNGS[6], n_head=1), outs[RUNGS[5]])  # one head of many
+        self.assertEqual(run(RUNGS[8], n_head=1), outs[RUNGS[7]])  # one head of several
         self.assertEqual(outs[RUNGS[-1]], plain)  # the guards change no number
 
-class HeldOut(unittest.TestCase):
     def test_the_held_out_names_are_never_trained_on(self):
-        tool = runpy.run_path(os.path.join(LADDER, 'held_out.py'))
         data = harness.SMALL_NAMES + ['emma', 'ava', 'noah']  # names twice, as input.txt has
-        held = []
-        for rung, seed in [(RUNGS[0], None), (RUNGS[0], 7), (RUNGS[3], None)]:
-            with folder_with(data) as d, quiet():
-                ns, names, loss, count = tool['run'](rung, steps=100, seed=seed, names=10,
-                                                     folder=d)
-            with self.subTest(rung=NAME[rung], seed=seed):
-                self.assertEqual(len(names), 10)
-                self.assertEqual(set(ns['docs']), set(data) - names)  # every copy set aside
-                self.assertEqual(ns['docs'].read, set(ns['docs']))  # what Training read: all
-                self.assertTrue(0 < loss < 2 * math.log(ns['vocab_size']))
-                self.assertGreater(count, 10)
-                # the Training cell reads names only as docs[...]
-                self.assertEqual(re.findall(r'\bdocs\b\S*', cells(rung)['Training']),
-                                 ['docs[step', 'docs)]'])
-            held.append(names)
-        self.assertEqual(held[0], held[1])  # the same names whatever the seed
-        self.assertEqual(held[0], held[2])  # and the rung
+        held = set()
+        for rung, seed in [(RUNGS[0], None), (RUNGS[0], 7), (RUNGS[7], None)]:
+            with folder_with(data) as d:
+                ns, names, loss, count, _ = held_out.run(rung, 100, seed, 10, d)
+            self.assertEqual(set(ns['docs']), set(data) - names)  # every copy set aside
+            self.assertEqual(ns['docs'].read, set(ns['docs']))  # what Training read: all
+            self.assertTrue(0 < loss < 2 * math.log(ns['vocab_size']) and count > 10)
+            held |= {frozenset(names)}
+        self.assertEqual(len(held), 1)  # the same names whatever the seed and the rung
+
+    def test_a_rung_anywhere_runs_in_the_repositorys_root(self):
+        with folder_with(['ab', 'ba', 'abba']) as d:  # another input.txt, beside the copy
+            shutil.copy(RUNGS[0], os.path.join(d, 'try.py'))
+            ns, names, _, _, _ = held_out.run(os.path.join(d, 'try.py'), steps=3)
+        with open(os.path.join(program.ROOT, 'input.txt'), encoding='utf-8') as f:
+            self.assertEqual(len(set(ns['docs']) | names), len(set(f.read().split())))
+
+    def test_what_cannot_be_scored_stops_in_one_line_before_training(self):
+        odd = harness.SMALL_NAMES + ['zoë']  # its 'ë' in no other name: held out, with this k
+        k = next(k for k in range(1, 46) if 'zoë' in held_out.held_out_names(odd, k))
+        for k, said in [(0, '--names 0'), (46, '--names 46'), (k, 'ë')]:
+            with folder_with(odd) as d, self.assertRaises(SystemExit) as stop:
+                held_out.run(RUNGS[0], 10 ** 9, None, k, d)  # training would never end
+            self.assertIn(said, str(stop.exception))
+            self.assertEqual(len(str(stop.exception).splitlines()), 1)
 
 if __name__ == '__main__':
     unittest.main()

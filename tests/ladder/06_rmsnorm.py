@@ -5,12 +5,11 @@ import random
 # %% Settings
 # Change these to change the run.
 n_embd = 16                # width of the network: each token's vector
-n_layer = 1                # depth of the network: transformer blocks
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 # training
 block_size = 8             # positions the model knows (wpe's rows); longer names are cut short
 num_steps = 500            # training steps, one document each
-learning_rate = 0.05       # each step moves every weight by this times its gradient
+learning_rate = 0.1        # each step moves every weight by this times its gradient
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.
@@ -50,7 +49,6 @@ class Value:
     def __pow__(self, other): return Value(self.data**other, (self,), (other * self.data**(other-1),))
     def log(self): return Value(math.log(self.data), (self,), (1/self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    def relu(self): return Value(max(0, self.data), (self,), (float(self.data > 0),))
     def __neg__(self): return self * -1
     def __radd__(self, other): return self + other
     def __sub__(self, other): return self + (-other)
@@ -76,14 +74,11 @@ class Value:
 # What the model knows: matrices of small random numbers, which training adjusts.
 matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
-for i in range(n_layer):
-    state_dict[f'layer{i}.mlp_fc1'] = matrix(4 * n_embd, n_embd)
-    state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd, std=0)
 params = [p for mat in state_dict.values() for row in mat for p in row]  # every number, in one list
 print(f"num params: {len(params)}")
 
 # %% Model
-# Still a bigram model: one token and its position in, a score for every possible next token out.
+# One token and its position in, a score for every possible next token out: still no context.
 def linear(x, w):
     return [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
 
@@ -98,19 +93,11 @@ def rmsnorm(x):
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
-def bigram(token_id, pos_id):
+def token_and_position(token_id, pos_id):
     tok_emb = state_dict['wte'][token_id]  # token embedding
     pos_emb = state_dict['wpe'][pos_id]  # position embedding
     x = [t + p for t, p in zip(tok_emb, pos_emb)]  # joint token and position embedding
-    x = rmsnorm(x)  # not redundant: the residual path below bypasses the block's own norms
-    for li in range(n_layer):
-        # MLP: widen 4x, squared ReLU, project back.
-        x_residual = x
-        x = rmsnorm(x)
-        x = linear(x, state_dict[f'layer{li}.mlp_fc1'])
-        x = [xi.relu() ** 2 for xi in x]
-        x = linear(x, state_dict[f'layer{li}.mlp_fc2'])
-        x = [a + b for a, b in zip(x, x_residual)]
+    x = rmsnorm(x)  # whatever the vectors' size, scaled to a root mean square of 1
     logits = linear(x, state_dict['lm_head'])
     return logits
 
@@ -123,7 +110,7 @@ for step in range(num_steps):
     losses = []
     for pos_id in range(n):
         token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
-        logits = bigram(token_id, pos_id)
+        logits = token_and_position(token_id, pos_id)
         probs = softmax(logits)
         loss_t = -probs[target_id].log()
         losses.append(loss_t)
@@ -141,7 +128,7 @@ for sample_idx in range(20):
     token_id = BOS
     sample = []
     for pos_id in range(block_size):
-        logits = bigram(token_id, pos_id)
+        logits = token_and_position(token_id, pos_id)
         probs = softmax([l / temperature for l in logits])
         token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
         if token_id == BOS:

@@ -5,11 +5,13 @@ import random
 # %% Settings
 # Change these to change the run.
 n_embd = 16                # width of the network: each token's vector
+n_head = 4                 # attention heads; each reads n_embd // n_head of the width
+n_layer = 1                # depth of the network: transformer blocks
 temperature = 0.5          # sampling: below 1 picks likelier characters, above 1 wilder ones
 # training
-block_size = 8             # positions the model knows (wpe's rows); longer names are cut short
+block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
-learning_rate = 0.5        # each step moves every weight by this times its gradient
+learning_rate = 0.1        # each step moves every weight by this times its gradient
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.
@@ -72,13 +74,19 @@ class Value:
 
 # %% Parameters
 # What the model knows: matrices of small random numbers, which training adjusts.
+head_dim = n_embd // n_head  # the width each head reads
 matrix = lambda nout, nin, std=0.02: [[Value(random.gauss(0, std)) for _ in range(nin)] for _ in range(nout)]
 state_dict = {'wte': matrix(vocab_size, n_embd), 'wpe': matrix(block_size, n_embd), 'lm_head': matrix(vocab_size, n_embd)}
+for i in range(n_layer):
+    state_dict[f'layer{i}.attn_wq'] = matrix(n_embd, n_embd)
+    state_dict[f'layer{i}.attn_wk'] = matrix(n_embd, n_embd)
+    state_dict[f'layer{i}.attn_wv'] = matrix(n_embd, n_embd)
+    state_dict[f'layer{i}.attn_wo'] = matrix(n_embd, n_embd, std=0)  # zero: blocks start as no-ops
 params = [p for mat in state_dict.values() for row in mat for p in row]  # every number, in one list
 print(f"num params: {len(params)}")
 
 # %% Model
-# Still a bigram model: one token and its position in, a score for every possible next token out.
+# The GPT: one token and its position in, a score for every possible next token out.
 def linear(x, w):
     return [sum(wi * xi for wi, xi in zip(wo, x)) for wo in w]
 
@@ -88,10 +96,37 @@ def softmax(logits):
     total = sum(exps)
     return [e / total for e in exps]
 
-def bigram(token_id, pos_id):
+def rmsnorm(x):
+    ms = sum(xi * xi for xi in x) / len(x)
+    scale = (ms + 1e-5) ** -0.5
+    return [xi * scale for xi in x]
+
+def gpt(token_id, pos_id, keys, values):  # GPT-2's attention, but RMSNorm, no biases
     tok_emb = state_dict['wte'][token_id]  # token embedding
     pos_emb = state_dict['wpe'][pos_id]  # position embedding
     x = [t + p for t, p in zip(tok_emb, pos_emb)]  # joint token and position embedding
+    x = rmsnorm(x)  # not redundant: the residual path below bypasses the block's own norms
+    for li in range(n_layer):
+        # Multi-head attention: this position looks back at itself and every earlier one.
+        x_residual = x
+        x = rmsnorm(x)
+        q = linear(x, state_dict[f'layer{li}.attn_wq'])
+        k = linear(x, state_dict[f'layer{li}.attn_wk'])
+        v = linear(x, state_dict[f'layer{li}.attn_wv'])
+        keys[li].append(k)  # the KV cache: earlier positions' keys and values, kept, not recomputed
+        values[li].append(v)
+        x_attn = []
+        for h in range(n_head):
+            hs = h * head_dim
+            q_h = q[hs:hs+head_dim]
+            k_h = [ki[hs:hs+head_dim] for ki in keys[li]]
+            v_h = [vi[hs:hs+head_dim] for vi in values[li]]
+            attn_logits = [sum(q_h[j] * k_h[t][j] for j in range(head_dim)) / head_dim**0.5 for t in range(len(k_h))]
+            attn_weights = softmax(attn_logits)
+            head_out = [sum(attn_weights[t] * v_h[t][j] for t in range(len(v_h))) for j in range(head_dim)]
+            x_attn.extend(head_out)
+        x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
+        x = [a + b for a, b in zip(x, x_residual)]
     logits = linear(x, state_dict['lm_head'])
     return logits
 
@@ -101,10 +136,11 @@ for step in range(num_steps):
     doc = docs[step % len(docs)]
     tokens = [BOS] + [uchars.index(ch) for ch in doc] + [BOS]
     n = min(block_size, len(tokens) - 1)
+    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
     losses = []
     for pos_id in range(n):
         token_id, target_id = tokens[pos_id], tokens[pos_id + 1]
-        logits = bigram(token_id, pos_id)
+        logits = gpt(token_id, pos_id, keys, values)
         probs = softmax(logits)
         loss_t = -probs[target_id].log()
         losses.append(loss_t)
@@ -119,10 +155,11 @@ for step in range(num_steps):
 # Make up new names: from BOS, draw each next character from the model's probabilities, until BOS.
 print("\n--- inference (new, hallucinated names) ---")
 for sample_idx in range(20):
+    keys, values = [[] for _ in range(n_layer)], [[] for _ in range(n_layer)]
     token_id = BOS
     sample = []
     for pos_id in range(block_size):
-        logits = bigram(token_id, pos_id)
+        logits = gpt(token_id, pos_id, keys, values)
         probs = softmax([l / temperature for l in logits])
         token_id = random.choices(range(vocab_size), weights=[p.data for p in probs])[0]
         if token_id == BOS:

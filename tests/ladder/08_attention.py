@@ -10,7 +10,7 @@ temperature = 0.5          # sampling: below 1 picks likelier characters, above 
 # training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
-learning_rate = 0.05       # each step moves every weight by this times its gradient
+learning_rate = 0.1        # each step moves every weight by this times its gradient
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.
@@ -50,7 +50,6 @@ class Value:
     def __pow__(self, other): return Value(self.data**other, (self,), (other * self.data**(other-1),))
     def log(self): return Value(math.log(self.data), (self,), (1/self.data,))
     def exp(self): return Value(math.exp(self.data), (self,), (math.exp(self.data),))
-    def relu(self): return Value(max(0, self.data), (self,), (float(self.data > 0),))
     def __neg__(self): return self * -1
     def __radd__(self, other): return self + other
     def __sub__(self, other): return self + (-other)
@@ -81,8 +80,6 @@ for i in range(n_layer):
     state_dict[f'layer{i}.attn_wk'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.attn_wv'] = matrix(n_embd, n_embd)
     state_dict[f'layer{i}.attn_wo'] = matrix(n_embd, n_embd, std=0)  # zero: blocks start as no-ops
-    state_dict[f'layer{i}.mlp_fc1'] = matrix(4 * n_embd, n_embd)
-    state_dict[f'layer{i}.mlp_fc2'] = matrix(n_embd, 4 * n_embd, std=0)
 params = [p for mat in state_dict.values() for row in mat for p in row]  # every number, in one list
 print(f"num params: {len(params)}")
 
@@ -102,13 +99,13 @@ def rmsnorm(x):
     scale = (ms + 1e-5) ** -0.5
     return [xi * scale for xi in x]
 
-def gpt(token_id, pos_id, keys, values):  # GPT-2's, but RMSNorm, no biases, ReLU² not GeLU
+def gpt(token_id, pos_id, keys, values):  # GPT-2's attention, but RMSNorm, no biases
     tok_emb = state_dict['wte'][token_id]  # token embedding
     pos_emb = state_dict['wpe'][pos_id]  # position embedding
     x = [t + p for t, p in zip(tok_emb, pos_emb)]  # joint token and position embedding
     x = rmsnorm(x)  # not redundant: the residual path below bypasses the block's own norms
     for li in range(n_layer):
-        # 1) Attention: this position looks back at itself and every earlier one.
+        # Attention: this position looks back at itself and every earlier one.
         x_residual = x
         x = rmsnorm(x)
         q = linear(x, state_dict[f'layer{li}.attn_wq'])
@@ -117,17 +114,10 @@ def gpt(token_id, pos_id, keys, values):  # GPT-2's, but RMSNorm, no biases, ReL
         keys[li].append(k)  # the KV cache: earlier positions' keys and values, kept, not recomputed
         values[li].append(v)
         attn_logits = [sum(q[j] * k_t[j] for j in range(n_embd)) / n_embd**0.5 for k_t in keys[li]]
-        attn_weights = softmax(attn_logits)  # one head: how much to read of each position so far
+        attn_weights = softmax(attn_logits)  # how much to read of each position so far, learned
         x_attn = [sum(w * v_t[j] for w, v_t in zip(attn_weights, values[li]))
                   for j in range(n_embd)]  # their values, so weighted, summed
         x = linear(x_attn, state_dict[f'layer{li}.attn_wo'])
-        x = [a + b for a, b in zip(x, x_residual)]
-        # 2) MLP: widen 4x, squared ReLU, project back.
-        x_residual = x
-        x = rmsnorm(x)
-        x = linear(x, state_dict[f'layer{li}.mlp_fc1'])
-        x = [xi.relu() ** 2 for xi in x]
-        x = linear(x, state_dict[f'layer{li}.mlp_fc2'])
         x = [a + b for a, b in zip(x, x_residual)]
     logits = linear(x, state_dict['lm_head'])
     return logits

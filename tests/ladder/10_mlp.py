@@ -11,7 +11,7 @@ temperature = 0.5          # sampling: below 1 picks likelier characters, above 
 # training
 block_size = 8             # longest context in tokens; longer names are cut short in training
 num_steps = 500            # training steps, one document each
-learning_rate = 0.05       # each step moves every weight by this times its gradient
+learning_rate = 0.1        # each step moves every weight by this times its gradient
 
 # %% Data
 # The documents to learn from, one per line (names here), in a shuffled order.

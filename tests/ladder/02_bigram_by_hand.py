@@ -65,6 +65,10 @@ for step in range(num_steps):
         probs = softmax(logits)
         loss_t = -math.log(probs[target_id])
         losses.append(loss_t)
+        # Worked out: with scores z_0, z_1, ... and S = e^z_0 + e^z_1 + ..., probs[j] = e^z_j / S,
+        # so loss_t = -log(e^z_target / S) = -z_target + log(S). Its slope along one score z_j:
+        # from -z_target, -1 if j is the target, else 0; from log(S), by the chain rule (log u)' =
+        # u'/u and (e^z)' = e^z, it is e^z_j / S = probs[j]. Together: probs[j] - (j == target).
         for j, w in enumerate(logits):  # d(loss_t)/d(score j): softmax minus the one-hot target
             w.grad += (probs[j] - (j == target_id)) / n  # over n: the loss is the mean of n
     loss = (1 / n) * sum(losses)  # the mean surprise at each next character
