@@ -156,7 +156,7 @@ class TheRunner(unittest.TestCase):
         # A line shift near the top, and a comment beside dropout.diff's line (git apply refuses).
         text = harness.source()
         moved = text.replace('import math\n', 'import math\nimport re\n', 1).replace(
-            'print("\\n--- inf', '# a comment, where dropout.diff adds a line\nprint("\\n--- inf', 1)
+            'print("\\n--- inf', '# a comment, where dropout.diff writes\nprint("\\n--- inf', 1)
         self.assertIsNone(apply(moved, 'dropout'))
         broken = text.replace('relu() ** 2', 'relu() ** 3')  # a line two diffs change
         kept = lambda name, d: (parts(name, d)[0], [x for x in parts(name, d)[1] if x[:1] in '+-'])
