@@ -83,7 +83,7 @@ class Value:
                 child.grad += local_grad * v.grad
 
 # %% Parameters
-# What the model knows: matrices of small random numbers, which training adjusts, if a step fits.
+# What the model knows: matrices of small random numbers, if a step fits (tests/REFERENCE.md).
 ram = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') if os.name == 'posix' else 8e9
 longest = min(block_size, max(len(doc) for doc in docs) + 1)  # positions in the longest step
 graph_bytes = 600 * longest * n_embd * (n_layer * (24 * n_embd + 3 * longest) + 2 * vocab_size)
@@ -212,4 +212,4 @@ for sample_idx in range(20):
         sample.append(uchars[token_id])
     print(f"sample {sample_idx+1:2d}: {''.join(sample)}")
     gc.collect(0)  # PyPy frees this name's graph only when its collector runs
-gc.enable()  # on again only now: sampling makes no cycles, and a big model's would be slow
+gc.enable()  # on again for whatever runs next (left on in sampling, it slowed a big model)
