@@ -1,7 +1,8 @@
 """The ladder, tests/ladder/: lean rungs to microgpt.py, one idea a step of at most 60 lines, no
 guard in any (the last step is the lines microgpt.py has that the last rung lacks, each a guard's);
 rung 2's gradients by hand; the counts the best bigram; held_out.py trains on none it scores."""
-import contextlib, difflib, io, math, os, random, re, shutil, tempfile, unittest, warnings
+import contextlib, difflib, io, math, os, random, re, shutil, subprocess, tempfile, unittest
+import warnings
 
 import harness, program
 
@@ -98,6 +99,17 @@ class Rungs(unittest.TestCase):
     def test_each_step_is_a_diff_of_at_most_60_lines(self):
         for before, after in zip(RUNGS, RUNGS[1:]):
             self.assertTrue(0 < len(changed(lines(before), lines(after))) <= 60, NAME[after])
+
+    @unittest.skipIf(shutil.which('diff') is None, 'needs diff')
+    def test_the_readme_gives_each_steps_changed_lines_as_diff_counts_them(self):
+        count = lambda flag, a, b: str(sum(l[:1] in '+-' for l in subprocess.run(
+            ['diff', flag, a, b], capture_output=True, text=True).stdout.splitlines()[2:]))
+        want = [(count('-u', a, b), '') for a, b in zip(RUNGS, RUNGS[1:])]
+        want.append((count('-uw', RUNGS[-1], program.SCRIPT), count('-u', RUNGS[-1],
+                                                                    program.SCRIPT)))
+        said = re.findall(r'(?m)^\| \d+ \|.*`diff -uw? \S+ \S+` \| (\d+)(?: \((\d+) with)?',
+                          program.read(os.path.join(LADDER, 'README.md')))
+        self.assertEqual(said, want)
 
     def test_the_last_step_is_60_lines_and_the_loop_put_under_try(self):
         before, after = lines(RUNGS[-1]), lines(program.SCRIPT)
