@@ -1,7 +1,7 @@
 """microgpt.py as text, for the tests and the learner's tools alike: its `# %%` cells, its settings
 set to other values, and an experiment's diff applied with `git apply`, as a learner applies it.
 Standard library only; it runs nothing."""
-import contextlib, importlib.util, math, os, platform, re, shutil, subprocess, tempfile
+import contextlib, importlib.util, math, os, platform, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'microgpt.py')
@@ -85,7 +85,7 @@ def tool(path):
     nothing else adds a folder to the import path."""
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
-    module = importlib.util.module_from_spec(spec)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)  # for a tool it imports
     spec.loader.exec_module(module)
     return module
 

@@ -10,6 +10,7 @@ LADDER = os.path.join(program.ROOT, 'tests', 'ladder')
 RUNGS = sorted(os.path.join(LADDER, n) for n in os.listdir(LADDER) if re.match(r'\d\d_\w+\.py$', n))
 NAME = {path: os.path.basename(path)[:-3] for path in RUNGS + [program.SCRIPT]}
 held_out = program.tool('tests/ladder/held_out.py')
+pictures = program.tool('tests/ladder/pictures.py')
 # The cells each step changes; every other cell stays as the rung before has it.
 S, A, P, M, T, I = 'Settings', 'Autograd', 'Parameters', 'Model', 'Training', 'Inference'
 CHANGES = {'02_bigram_by_hand': [S, A, P, M, T, I], '03_bigram_autograd': [A, M, T, I],
@@ -169,6 +170,24 @@ class Runs(unittest.TestCase):  # the rungs run, and held_out.py
         self.assertEqual(outs[RUNGS[1]], outs[RUNGS[2]])  # autograd: the same numbers
         self.assertEqual(run(RUNGS[8], n_head=1), outs[RUNGS[7]])  # one head of several
         self.assertEqual(outs[RUNGS[-1]], plain)  # the guards change no number
+
+    def test_the_pictures_draw_the_rungs_own_counts_and_weights(self):
+        run = held_out.run
+        held_out.run = lambda path, steps: run(path, steps, names=20)  # quick: 20 held out
+        try:
+            (counts, _), (attention, _) = pictures.counts_picture(9), pictures.attention_picture(3)
+        finally:
+            held_out.run = run
+        cells = lambda svg: [(k, float(v)) for k, v in re.findall(r'<title>(.+?): ([^<]+)<',
+                                                                   svg)]
+        counts, weights = dict(cells(counts)), cells(attention)  # rung 7's grid, then rung 8's
+        self.assertEqual(sum(v for k, v in counts.items() if k.startswith('BOS ')), 9)  # 9 names
+        self.assertEqual(sum(counts.values()), 9 + sum(len(d) for d in run(RUNGS[0], 9,
+                         names=20)[0]['docs'].read))  # each pair of the 9 names, their ends too
+        plain, learned = dict(weights[:36]), dict(weights[36:])  # 8 rows: 1 + 2 + ... + 8 cells
+        for i in range(8):  # each row sums to 1 (to 3 figures); rung 7's, a plain mean
+            self.assertAlmostEqual(sum(learned[f'{i} {t}'] for t in range(i + 1)), 1, delta=0.01)
+            self.assertEqual(plain[f'{i} {i}'], float(f'{1 / (i + 1):.3g}'))
 
     def test_the_held_out_names_are_never_trained_on(self):
         data = harness.SMALL_NAMES + ['emma', 'ava', 'noah']  # names twice, as input.txt has
