@@ -28,8 +28,6 @@ def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
             run_code(source(script, experiment, **settings), ns, script, upto=upto)
         finally:
             gc.enable()  # paused from Training to the end of Inference: on for the other tests
-    if upto not in ns['_titles']:
-        raise ValueError(f'no cell titled {upto!r}')
     return ns
 
 def run_cell(ns, title, experiment=None):
@@ -39,14 +37,14 @@ def run_cell(ns, title, experiment=None):
 
 def run_code(text, ns, script=SCRIPT, start=None, upto=None):
     """program.run_cells, from the cell `start` through `upto`, what they print kept."""
-    ns['_titles'] = []
     with contextlib.redirect_stdout(io.StringIO()) as out, warnings.catch_warnings():
         warnings.simplefilter('ignore', ResourceWarning)  # the reference's open() left to close
         try:
             for title in run_cells(text, ns, script, start):
-                ns['_titles'].append(title)
                 if title == upto:
                     break
+            else:
+                raise ValueError(f'no cell titled {upto!r}')
         finally:
             ns['_stdout'] = out.getvalue()
     return ns['_stdout']

@@ -1,6 +1,6 @@
 """microgpt.py as text, for the tests and the learner's tools alike: its `# %%` cells, its settings
-set to other values, and an experiment's diff applied with `git apply`, as a learner applies it.
-Standard library only; it runs nothing."""
+set to other values, an experiment's diff applied with `git apply`, as a learner applies it, and
+its cells run in a namespace (run_cells). Standard library only."""
 import contextlib, importlib.util, math, os, platform, re, shutil, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
