@@ -2,7 +2,8 @@
 tools share, makes its text): load() runs its cells through the one named, in-process, and returns
 their namespace; run() runs it as a program in a folder of its own. Each takes experiment='NAME':
 microgpt.py with tests/experiments/NAME.diff applied with git apply, as a learner applies it."""
-import contextlib, gc, io, os, random, re, shutil, signal, subprocess, sys, tempfile, warnings
+import contextlib, gc, io, os, pathlib, random, re, shutil, signal, subprocess, sys, tempfile
+import warnings
 
 from program import (EXPERIMENTS, NUMPY_SCRIPT, ROOT, SCRIPT, TORCH_SCRIPT, cells, experiment_names,
                      git_apply, gradient_logs, losses, patched, read, run_cells, samples,
@@ -14,6 +15,8 @@ SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah',
                'ethan', 'daniel', 'jacob', 'logan', 'jackson', 'levi', 'sebastian', 'mateo', 'jack',
                'owen', 'theodore', 'aiden', 'samuel', 'joseph', 'john', 'david', 'wyatt', 'matthew',
                'luke', 'asher', 'carter', 'julian', 'grayson', 'leo', 'jayden', 'gabriel', 'isaac']
+# Names of 14 to 22 letters, longer than any block_size tried: every position used, every graph big
+LONG_NAMES = [''.join(chr(97 + (i * 5 + j * 7) % 26) for j in range(14 + i % 9)) for i in range(30)]
 
 def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
     """A fresh namespace with the script's cells run in it through the one titled `upto`, on `data`
@@ -75,6 +78,17 @@ def run(folder=None, data=None, raw=None, python=None, script=SCRIPT, experiment
             return run(folder, data, raw, python, script, experiment, **settings)
     prepare(folder, data, raw, script, experiment, **settings)
     return execute(folder, script=os.path.basename(script), python=python)
+
+def tool(path, *args, root=ROOT):  # a tool run as a learner runs it: python tests/.../tool.py
+    return subprocess.run([sys.executable, os.path.join(root, path), *args], capture_output=True,
+                          text=True)
+
+def files(d, but=()):
+    """Each name in folder d but those in `but`: a file's bytes, a link's target, a folder's
+    names: to show a run made or changed none."""
+    see = lambda p: (os.readlink(p) if os.path.islink(p) else sorted(os.listdir(p))
+                     if os.path.isdir(p) else pathlib.Path(p).read_bytes())
+    return {n: see(os.path.join(d, n)) for n in set(os.listdir(d)) - set(but)}
 
 def interrupted(folder, script='microgpt.py', at='step    5 /'):
     """Run the script in folder and press Ctrl-C, a real SIGINT as a terminal sends it, once it

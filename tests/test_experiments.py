@@ -38,10 +38,7 @@ def own_settings(name):  # the `names = constants` lines a diff adds, each name 
                 rf'(?m)^ *(?:\w+, )*{n}(?:, \w+)* = ', text)) == 1 for n in names.split(', ')))
     return own
 
-def files(d):  # each name in folder d (hidden ones too) but the program and its data: its bytes
-    see = lambda p: (os.readlink(p) if os.path.islink(p) else sorted(os.listdir(p))
-                     if os.path.isdir(p) else harness.read(p))
-    return {n: see(os.path.join(d, n)) for n in set(os.listdir(d)) - {'microgpt.py', 'input.txt'}}
+files = lambda d: harness.files(d, but=('microgpt.py', 'input.txt'))  # each run writes those
 
 def run(d, name, **settings):  # the experiment run as a program in folder d: narrow, small names
     return harness.run(d, experiment=name, **{'data': harness.SMALL_NAMES, **NARROW, **settings})
@@ -123,8 +120,8 @@ class Diffs(unittest.TestCase):
 
 class TheRunner(unittest.TestCase):
     def test_on_your_file_it_names_your_edits_and_each_diff_that_does_not_apply_before_a_run(self):
-        runner = lambda *args, root=harness.ROOT: subprocess.run([sys.executable, os.path.join(
-            root, 'tests/experiments/experiments.py'), *args], capture_output=True, text=True)
+        runner = lambda *args, root=harness.ROOT: harness.tool(
+            'tests/experiments/experiments.py', *args, root=root)
         self.assertIn('tests/experiments/experiments.py shipped relu', runner('-h').stdout)
         self.assertEqual(runner('--source', ALONE).stdout, harness.patched(ALONE))
         listed = runner('--list').stdout  # each experiment's name, and the table's words for it
@@ -302,7 +299,7 @@ class WhatEachDoes(unittest.TestCase):
             self.assertEqual(os.stat(os.path.join(d, 'model.json')).st_mode & 0o777, 0o640)
             saved = files(d)['model.json']
             with open(os.path.join(d, 'model.json'), 'w', encoding='utf-8-sig') as f:
-                f.write(saved)  # with a byte-order mark, as an editor may save it
+                f.write(saved.decode())  # with a byte-order mark, as an editor may save it
             p = run(d, 'save_and_load', load_path='model.json')  # saved to where it was loaded from
             self.assertEqual((p.returncode, p.stderr, harness.losses(p.stdout), files(d),
                               harness.samples(p.stdout)),  # bit for bit; the names it made

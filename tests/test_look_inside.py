@@ -1,6 +1,6 @@
 """look_inside.py: each picture's numbers against the NumPy twin, NumPy's PCA or the gradient log;
 its labels against what they name; a mistake is one line before training; only out/ written."""
-import importlib.util, itertools, os, re, shutil, subprocess, sys, tempfile, unittest
+import importlib.util, itertools, os, re, shutil, tempfile, unittest
 import harness, program
 look_inside = program.tool('tests/look_inside/look_inside.py')
 np = importlib.import_module('numpy') if importlib.util.find_spec('numpy') else None
@@ -84,8 +84,7 @@ class Pictures(unittest.TestCase):
 
 class TheScript(unittest.TestCase):
     def script(self, *args, root=harness.ROOT):
-        return subprocess.run([sys.executable, os.path.join(root, 'tests', 'look_inside',
-                               'look_inside.py'), *args], capture_output=True, text=True)
+        return harness.tool('tests/look_inside/look_inside.py', *args, root=root)
 
     def test_each_mistake_is_one_line_before_training(self):
         with tempfile.NamedTemporaryFile() as f, tempfile.TemporaryDirectory() as out:

@@ -3,7 +3,7 @@ standard library alone; a mistake that would be silent, surface after training, 
 the machine is one line naming the setting, exit 1, before any work (divergence: at its step); any
 other is Python's own error, before the first step, with nothing written. (The unmodified file's
 whole default run is test_whole_run.py's.)"""
-import http.server, os, pathlib, shutil, socket, sys, tempfile, threading, unittest
+import http.server, os, shutil, socket, sys, tempfile, threading, unittest
 from unittest import mock
 
 import harness
@@ -17,13 +17,6 @@ NAMES_URL = 'https://raw.githubusercontent.com/karpathy/makemore/refs/heads/mast
 
 def small(kw):  # the small dataset, unless kw brings its own
     return kw if 'data' in kw or 'raw' in kw else dict(kw, data=harness.SMALL_NAMES)
-
-
-def snapshot(folder):
-    """Every name in the folder, with each file's bytes: to show a run made or changed none."""
-    paths = {name: os.path.join(folder, name) for name in os.listdir(folder)}
-    return {name: pathlib.Path(p).read_bytes() if os.path.isfile(p) else p
-            for name, p in paths.items()}
 
 
 class OneSitting(unittest.TestCase):
@@ -80,9 +73,9 @@ class OneLine(unittest.TestCase):
         was, and no training step."""
         with tempfile.TemporaryDirectory() as d:
             harness.prepare(d, **kw)
-            before = snapshot(d)
+            before = harness.files(d)
             p = harness.execute(d, timeout=120, env=env)
-            self.assertEqual(snapshot(d), before, 'the run made or changed a file')
+            self.assertEqual(harness.files(d), before, 'the run made or changed a file')
         self.assertEqual((p.returncode, p.stderr.count('\n')), (1, 1), p.stderr)  # no traceback
         self.assertIn(expect, p.stderr)
         self.assertEqual(harness.losses(p.stdout), [])
@@ -147,9 +140,9 @@ class PythonsOwn(unittest.TestCase):
             with self.subTest(error=error, **{k: v for k, v in kw.items() if k != 'raw'}), \
                     tempfile.TemporaryDirectory() as d:
                 harness.prepare(d, **small(kw))
-                before = snapshot(d)
+                before = harness.files(d)
                 p = harness.execute(d, timeout=120)
-                self.assertEqual(snapshot(d), before, 'the run made or changed a file')
+                self.assertEqual(harness.files(d), before, 'the run made or changed a file')
                 self.assertEqual(p.returncode, 1)
                 self.assertTrue(p.stderr.startswith('Traceback'), p.stderr)
                 self.assertTrue(p.stderr.splitlines()[-1].startswith(error), p.stderr)

@@ -1,12 +1,10 @@
 """tests/speed/benchmark.py: each mistake one line, exit 1, before any work; a tiny run's row holds
 microgpt.py's parameter count, a step's time that projects to 500, a peak; the twins' ratios."""
-import re, subprocess, sys, unittest
+import re, unittest
 import harness, program
 benchmark = program.tool('tests/speed/benchmark.py')
 
-def bench(*flags):
-    return subprocess.run([sys.executable, benchmark.__file__, *flags], capture_output=True,
-                          text=True)
+bench = lambda *flags: harness.tool('tests/speed/benchmark.py', *flags)
 
 class Benchmark(unittest.TestCase):
     def test_each_mistake_is_one_line_before_any_work(self):

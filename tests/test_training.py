@@ -7,9 +7,6 @@ import harness, program
 
 pythons = program.tool('tests/ci/pythons.py')
 
-LONG_NAMES = [''.join(chr(97 + (i * 7 + j * 3) % 26) for j in range(12)) for i in range(60)]
-
-
 def run_small(**settings):
     p = harness.run(data=harness.SMALL_NAMES, **settings)
     if p.returncode:
@@ -88,7 +85,8 @@ class Deep(unittest.TestCase):
         low, high = 1, 1000  # n_layer: low is let through, high is refused
         while high - low > 1:
             try:
-                harness.load('Parameters', n_layer=(low + high) // 2, data=LONG_NAMES, **narrow)
+                harness.load('Parameters', n_layer=(low + high) // 2, data=harness.LONG_NAMES,
+                             **narrow)
                 low = (low + high) // 2
             except SystemExit:
                 high = (low + high) // 2
@@ -98,7 +96,7 @@ class Deep(unittest.TestCase):
         n_layer, text = self.deepest()
         for python in pythons:
             with self.subTest(python=python, n_layer=n_layer), tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, text=text, data=LONG_NAMES)
+                harness.prepare(d, text=text, data=harness.LONG_NAMES)
                 p = harness.execute(d, python=python)
                 self.assertEqual((p.returncode, len(harness.losses(p.stdout))), (0, 1), p.stderr)
 
@@ -117,17 +115,17 @@ class Memory(unittest.TestCase):
         peaks = []
         for steps in (20, 120):
             with tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=LONG_NAMES, num_steps=steps, n_embd=8, n_head=2)
+                harness.prepare(d, data=harness.LONG_NAMES, num_steps=steps, n_embd=8, n_head=2)
                 peaks.append(measured(d))
         self.assertLessEqual(peaks[1], 1.10 * peaks[0], f'peaks after 20 and 120 steps: {peaks}')
 
     @unittest.skipIf(not os.path.exists('/proc/self/status'), 'reads Linux\'s /proc')
     def test_the_memory_the_check_counts_on_is_not_less_than_a_run_takes_nor_far_above(self):
         settings = dict(n_embd=64, num_steps=1)  # training, then sampling 20 names: both count
-        need = harness.load('Parameters', data=LONG_NAMES, **settings)['graph_bytes']
+        need = harness.load('Parameters', data=harness.LONG_NAMES, **settings)['graph_bytes']
         for python in [sys.executable] + [p for p in [shutil.which('pypy3')] if p]:
             with self.subTest(python=python), tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=LONG_NAMES, **settings)
+                harness.prepare(d, data=harness.LONG_NAMES, **settings)
                 peak = measured(d, python)  # PyPy frees a graph only when its collector runs
                 self.assertLessEqual(peak, need)
                 if python == sys.executable:

@@ -6,9 +6,8 @@ import importlib.util, os, re, sys, tempfile, unittest
 import harness
 
 TWINS = {'torch': harness.TORCH_SCRIPT, 'numpy': harness.NUMPY_SCRIPT}  # by the library each needs
-LONG_NAMES = [''.join(chr(97 + (i * 5 + j * 7) % 26) for j in range(14 + i % 9)) for i in range(30)]
 SHAPES = [({}, None), ({'n_layer': 2}, None), ({'n_head': 1, 'n_embd': 8}, None),
-          ({'block_size': 16}, LONG_NAMES)]  # names of 14 to 22 letters: all 16 positions are used
+          ({'block_size': 16}, harness.LONG_NAMES)]  # all 16 positions used
 
 
 class Twins(unittest.TestCase):
