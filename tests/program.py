@@ -89,14 +89,9 @@ def tool(path):
     spec.loader.exec_module(module)
     return module
 
-def through(text, title):
-    """The text's cells up to and including the one titled `title`."""
-    chosen = []
-    for name, code in cells(text):
-        chosen.append(code)
-        if name == title:
-            return ''.join(chosen)
-    raise ValueError(f'no cell titled {title!r}')
+def through(text, title):  # the text's cells up to and including the one titled `title`
+    titles = [name for name, _ in cells(text)]  # (ValueError if none is)
+    return ''.join(code for _, code in cells(text)[:titles.index(title) + 1])
 
 def first_difference(want, got):
     """None if the two lists of lines are equal, else a short message about the first difference."""

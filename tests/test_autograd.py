@@ -45,6 +45,5 @@ class Ops(unittest.TestCase):
         b.backward()
         self.assertEqual(a.grad, 7.0 + 2 * 6.0)
 
-
 if __name__ == '__main__':
     unittest.main()

@@ -4,7 +4,6 @@ import unittest
 
 import harness
 
-
 class Names(unittest.TestCase):
     def test_gpt_names_its_intermediates_and_lays_out_its_parameters_as_the_reference(self):
         ns = harness.load('Model')
@@ -18,12 +17,10 @@ class Names(unittest.TestCase):
         self.assertEqual(len(ns['params']), (24 + 8 + 24) * 16 + 4 * 16 * 16 + 2 * 64 * 16)
         self.assertTrue(all(p.data == 0 for row in sd['layer0.attn_wo'] for p in row))
 
-
 class Sampling(unittest.TestCase):
     def test_temperature_near_zero_approaches_the_argmax(self):
         ns = harness.load('Inference', num_steps=30, temperature=1e-4, n_embd=8, n_head=2)
         self.assertEqual(harness.samples(ns['_stdout']), [harness.greedy(ns)] * 20)
-
 
 if __name__ == '__main__':
     unittest.main()

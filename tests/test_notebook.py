@@ -10,7 +10,6 @@ try:
 except ImportError:
     jupytext = None
 
-
 @unittest.skipIf(jupytext is None, 'jupytext, nbclient or ipykernel is missing (CI installs them)')
 class Notebook(unittest.TestCase):
     def test_its_cells_run_in_a_kernel_one_after_another(self):
@@ -25,7 +24,6 @@ class Notebook(unittest.TestCase):
         printed = ''.join(out.get('text', '') for cell in nb.cells for out in cell.get('outputs', []))
         self.assertIn('num docs: 45\nvocab size: 24\nnum params: 3968\n', printed)
         self.assertEqual((len(harness.losses(printed)), len(harness.samples(printed))), (20, 20))
-
 
 if __name__ == '__main__':
     unittest.main()

@@ -32,6 +32,5 @@ class Benchmark(unittest.TestCase):
         self.assertEqual(list(benchmark.twins_table(times, dict.fromkeys(times, 'a')))[3],
                          '| microgpt_numpy.py (a) | 1.00 s | 1.10, 0.90, 1.00 | 30x |')
 
-
 if __name__ == '__main__':
     unittest.main()

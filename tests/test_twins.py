@@ -9,7 +9,6 @@ TWINS = {'torch': harness.TORCH_SCRIPT, 'numpy': harness.NUMPY_SCRIPT}  # by the
 SHAPES = [({}, None), ({'n_layer': 2}, None), ({'n_head': 1, 'n_embd': 8}, None),
           ({'block_size': 16}, harness.LONG_NAMES)]  # all 16 positions used
 
-
 class Twins(unittest.TestCase):
     def needs(self, library):
         if importlib.util.find_spec(library) is None:
