@@ -1,10 +1,8 @@
-"""The experiments, tests/experiments/*.diff, used as a learner uses them, with git: each applies to
-the file as shipped and after an edit, beside any other, and git apply -R undoes it (its header's
-lines put back first), the edit kept; each does what it says, and stops a wrong setting of its own
-that would be silent or cost the run, having written nothing. The runner checks every diff before
-any run, re-ports them all by one command, and draws a panel for each run."""
+"""The experiments, tests/experiments/*.diff, used as a learner uses them, with git (alone, after an
+edit, beside another, undone), each doing what it says and stopping a wrong setting of its own
+before any work; and their runner, experiments.py: diffs checked first, re-ported, runs drawn."""
 import ast, contextlib, io, math, os, random, re, shutil, statistics, subprocess, sys, tempfile
-import unittest
+import functools, itertools, unittest
 import xml.etree.ElementTree as ET
 
 import harness, program
@@ -47,11 +45,10 @@ class Diffs(unittest.TestCase):
     def test_each_header_says_how_to_apply_undo_and_run_it_and_lists_its_own_lines(self):
         for name in EXPECTED:  # within 100 columns; a changed line of its own stops an undo
             head, own = parts(name)[0] + '\n', own_settings(name)
-            self.assertTrue(head.startswith(f'{name}: '), head[:80])
-            for words in (f'\nTo try it:  git apply tests/experiments/{name}.diff\n',
-                          f'\nundo with   git apply -R tests/experiments/{name}.diff ',
-                          f' python tests/experiments/experiments.py {name}\n'):
-                self.assertIn(words, head)
+            said = (f'{name}: ', f'\nTo try it:  git apply tests/experiments/{name}.diff\n',
+                    f'\nundo with   git apply -R tests/experiments/{name}.diff ',
+                    f' python tests/experiments/experiments.py {name}\n')  # in this order
+            self.assertRegex(head, '^' + '(?s:.*)'.join(map(re.escape, said)))
             wide = [line[:36] for line in head.splitlines() + parts(name)[2] if len(line) > 100]
             self.assertEqual(wide, ['matrix = lambda nout, nin, std=0.08:'] * (name == ALONE))
             self.assertEqual(re.findall(r'(?m)^ {16}(\S.*)$', head), own, name)
@@ -71,9 +68,8 @@ class Diffs(unittest.TestCase):
                 self.assertEqual(apply(apply(mine, name) or '', name, True), mine, (name, line))
 
     def test_any_two_apply_together_in_either_order_and_the_file_runs(self):
-        others = [name for name in EXPECTED if name != ALONE]
         small = harness.source(num_steps=2, **NARROW)  # a few steps of a narrow model
-        for a, b in ((a, b) for i, a in enumerate(others) for b in others[i + 1:]):
+        for a, b in itertools.combinations([name for name in EXPECTED if name != ALONE], 2):
             with self.subTest(pair=(a, b)):
                 ab = apply(apply(small, a) or '', b)
                 self.assertEqual(ab or 'none', apply(apply(small, b) or '', a))
@@ -120,8 +116,7 @@ class Diffs(unittest.TestCase):
 
 class TheRunner(unittest.TestCase):
     def test_on_your_file_it_names_your_edits_and_each_diff_that_does_not_apply_before_a_run(self):
-        runner = lambda *args, root=harness.ROOT: harness.tool(
-            'tests/experiments/experiments.py', *args, root=root)
+        runner = functools.partial(harness.tool, 'tests/experiments/experiments.py')
         self.assertIn('tests/experiments/experiments.py shipped relu', runner('-h').stdout)
         self.assertEqual(runner('--source', ALONE).stdout, harness.patched(ALONE))
         listed = runner('--list').stdout  # each experiment's name, and the table's words for it
