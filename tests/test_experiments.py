@@ -86,21 +86,19 @@ class Diffs(unittest.TestCase):
             ('prompt', {'prompt': 'sebastia'}, 'prompt must be shorter than block_size (8)'),
             ('prompt', {'prompt': 'Zo!'}, "prompt's ['!', 'Z'] are not in input.txt"),
             *(('dropout', {'dropout': v}, 'dropout must be from 0 to below 1') for v in (1.0, -.1)),
-            ('lr_schedule', {'lr_schedule': 'cos'},
-             "lr_schedule must be 'constant', 'linear' or 'cosine'"),
-            *(('lr_schedule', {'warmup_steps': v}, 'warmup_steps must be from 0 to below num_steps')
-              for v in (500, -1)),
-            ('lr_schedule', {'num_steps': 0},
-             'num_steps must be 1 or more for a learning-rate schedule'),
+            *(('lr_schedule', kw, said) for kw, said in (
+                ({'lr_schedule': 'cos'}, "lr_schedule must be 'constant', 'linear' or 'cosine'"),
+                ({'warmup_steps': 500}, 'warmup_steps must be from 0 to below num_steps'),
+                ({'warmup_steps': -1}, 'warmup_steps must be from 0 to below num_steps'),
+                ({'num_steps': 0}, 'num_steps must be 1 or more for a learning-rate schedule'))),
             ('held_out', {'data': harness.SMALL_NAMES[:9]},
              'input.txt has too few names to hold some out: it needs 10 or more'),
-            ('save_and_load', {}, there.format('model.json')),  # a second run
-            ('save_and_load', {'save_path': 'dangling.json'}, there.format('dangling.json')),
-            ('save_and_load', {'save_path': 'models'},
-             "save_path 'models' is a folder: name a file in it"),
-            ('save_and_load', {'save_path': 'no/such/m.json'},
-             cannot.format('no/such/m.json', 'No such file or directory')),
-            ('save_and_load', {'save_path': long}, cannot.format(long, 'File name too long')),
+            *(('save_and_load', {'save_path': path}, said) for path, said in (
+                ('model.json', there.format('model.json')),  # as shipped: a second run
+                ('dangling.json', there.format('dangling.json')),
+                ('models', "save_path 'models' is a folder: name a file in it"),
+                ('no/such/m.json', cannot.format('no/such/m.json', 'No such file or directory')),
+                (long, cannot.format(long, 'File name too long')))),
             *(('save_and_load', {'load_path': 'model.json', **kw}, other) for kw in (
                 {'n_embd': 12}, {'n_layer': 2}, {'block_size': 4},  # widths, matrices, wpe
                 {'data': [n.replace('e', 'E') for n in harness.SMALL_NAMES]}))]
