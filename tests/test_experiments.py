@@ -1,10 +1,8 @@
-"""The experiments, tests/experiments/*.diff, used as a learner uses them, with git: each applies to
-the file as shipped and after an edit, beside any other, and git apply -R undoes it (its header's
-lines put back first), the edit kept; each does what it says, and stops a wrong setting of its own
-that would be silent or cost the run, having written nothing. The runner checks every diff before
-any run, re-ports them all by one command, and draws a panel for each run."""
+"""The experiments, tests/experiments/*.diff, used as a learner uses them, with git (alone, after an
+edit, beside another, undone), each doing what it says and stopping a wrong setting of its own
+before any work; and their runner, experiments.py: diffs checked first, re-ported, runs drawn."""
 import ast, contextlib, io, math, os, random, re, shutil, statistics, subprocess, sys, tempfile
-import unittest
+import functools, itertools, unittest
 import xml.etree.ElementTree as ET
 
 import harness, program
@@ -47,11 +45,10 @@ class Diffs(unittest.TestCase):
     def test_each_header_says_how_to_apply_undo_and_run_it_and_lists_its_own_lines(self):
         for name in EXPECTED:  # within 100 columns; a changed line of its own stops an undo
             head, own = parts(name)[0] + '\n', own_settings(name)
-            self.assertTrue(head.startswith(f'{name}: '), head[:80])
-            for words in (f'\nTo try it:  git apply tests/experiments/{name}.diff\n',
-                          f'\nundo with   git apply -R tests/experiments/{name}.diff ',
-                          f' python tests/experiments/experiments.py {name}\n'):
-                self.assertIn(words, head)
+            said = (f'{name}: ', f'\nTo try it:  git apply tests/experiments/{name}.diff\n',
+                    f'\nundo with   git apply -R tests/experiments/{name}.diff ',
+                    f' python tests/experiments/experiments.py {name}\n')  # in this order
+            self.assertRegex(head, '^' + '(?s:.*)'.join(map(re.escape, said)))
             wide = [line[:36] for line in head.splitlines() + parts(name)[2] if len(line) > 100]
             self.assertEqual(wide, ['matrix = lambda nout, nin, std=0.08:'] * (name == ALONE))
             self.assertEqual(re.findall(r'(?m)^ {16}(\S.*)$', head), own, name)
@@ -71,9 +68,8 @@ class Diffs(unittest.TestCase):
                 self.assertEqual(apply(apply(mine, name) or '', name, True), mine, (name, line))
 
     def test_any_two_apply_together_in_either_order_and_the_file_runs(self):
-        others = [name for name in EXPECTED if name != ALONE]
         small = harness.source(num_steps=2, **NARROW)  # a few steps of a narrow model
-        for a, b in ((a, b) for i, a in enumerate(others) for b in others[i + 1:]):
+        for a, b in itertools.combinations([name for name in EXPECTED if name != ALONE], 2):
             with self.subTest(pair=(a, b)):
                 ab = apply(apply(small, a) or '', b)
                 self.assertEqual(ab or 'none', apply(apply(small, b) or '', a))
@@ -90,21 +86,19 @@ class Diffs(unittest.TestCase):
             ('prompt', {'prompt': 'sebastia'}, 'prompt must be shorter than block_size (8)'),
             ('prompt', {'prompt': 'Zo!'}, "prompt's ['!', 'Z'] are not in input.txt"),
             *(('dropout', {'dropout': v}, 'dropout must be from 0 to below 1') for v in (1.0, -.1)),
-            ('lr_schedule', {'lr_schedule': 'cos'},
-             "lr_schedule must be 'constant', 'linear' or 'cosine'"),
-            *(('lr_schedule', {'warmup_steps': v}, 'warmup_steps must be from 0 to below num_steps')
-              for v in (500, -1)),
-            ('lr_schedule', {'num_steps': 0},
-             'num_steps must be 1 or more for a learning-rate schedule'),
+            *(('lr_schedule', kw, said) for kw, said in (
+                ({'lr_schedule': 'cos'}, "lr_schedule must be 'constant', 'linear' or 'cosine'"),
+                ({'warmup_steps': 500}, 'warmup_steps must be from 0 to below num_steps'),
+                ({'warmup_steps': -1}, 'warmup_steps must be from 0 to below num_steps'),
+                ({'num_steps': 0}, 'num_steps must be 1 or more for a learning-rate schedule'))),
             ('held_out', {'data': harness.SMALL_NAMES[:9]},
              'input.txt has too few names to hold some out: it needs 10 or more'),
-            ('save_and_load', {}, there.format('model.json')),  # a second run
-            ('save_and_load', {'save_path': 'dangling.json'}, there.format('dangling.json')),
-            ('save_and_load', {'save_path': 'models'},
-             "save_path 'models' is a folder: name a file in it"),
-            ('save_and_load', {'save_path': 'no/such/m.json'},
-             cannot.format('no/such/m.json', 'No such file or directory')),
-            ('save_and_load', {'save_path': long}, cannot.format(long, 'File name too long')),
+            *(('save_and_load', {'save_path': path}, said) for path, said in (
+                ('model.json', there.format('model.json')),  # as shipped: a second run
+                ('dangling.json', there.format('dangling.json')),
+                ('models', "save_path 'models' is a folder: name a file in it"),
+                ('no/such/m.json', cannot.format('no/such/m.json', 'No such file or directory')),
+                (long, cannot.format(long, 'File name too long')))),
             *(('save_and_load', {'load_path': 'model.json', **kw}, other) for kw in (
                 {'n_embd': 12}, {'n_layer': 2}, {'block_size': 4},  # widths, matrices, wpe
                 {'data': [n.replace('e', 'E') for n in harness.SMALL_NAMES]}))]
@@ -120,8 +114,7 @@ class Diffs(unittest.TestCase):
 
 class TheRunner(unittest.TestCase):
     def test_on_your_file_it_names_your_edits_and_each_diff_that_does_not_apply_before_a_run(self):
-        runner = lambda *args, root=harness.ROOT: harness.tool(
-            'tests/experiments/experiments.py', *args, root=root)
+        runner = functools.partial(harness.tool, 'tests/experiments/experiments.py')
         self.assertIn('tests/experiments/experiments.py shipped relu', runner('-h').stdout)
         self.assertEqual(runner('--source', ALONE).stdout, harness.patched(ALONE))
         listed = runner('--list').stdout  # each experiment's name, and the table's words for it
@@ -162,11 +155,10 @@ class TheRunner(unittest.TestCase):
                 self.assertEqual(RUNNER.re_port(new, d), people)
                 ported = [n for n in EXPECTED if n not in people]
                 self.assertEqual(sorted(os.listdir(d)), [n + '.diff' for n in ported])
-                for name in ported:  # its header and its changes kept, as it was if nothing moved
-                    self.assertEqual(kept(name, d), kept(name, harness.EXPERIMENTS))
+                same = parts if new is text else kept  # the whole diff as it was if nothing moved
+                for name in ported:  # else its header and its changes kept
+                    self.assertEqual(same(name, d), same(name, harness.EXPERIMENTS))
                     self.assertEqual(apply(apply(new, name, folder=d) or '', name, True, d), new)
-                    if new is text:
-                        self.assertEqual(parts(name, d), parts(name))
 
     def test_the_picture_has_a_panel_for_each_run_its_label_and_line_over_the_shipped_band(self):
         fall = lambda top, steps: [top - k / steps for k in range(steps)]  # a tiny run's losses
