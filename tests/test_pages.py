@@ -23,8 +23,7 @@ flat = lambda text: re.sub(r'\s+', ' ', text).strip()  # whitespace collapsed, a
 def forms(path):  # the file's text; flattened as written, and without its comments
     text = program.read(path)
     lines, tokens = text.splitlines(), tokenize.generate_tokens(io.StringIO(text).readline)
-    for t in reversed([t for t in tokens if t.type == tokenize.COMMENT]
-                      if path.endswith('.py') else []):
+    for t in [t for t in (tokens if path.endswith('.py') else []) if t.type == tokenize.COMMENT]:
         lines[t.start[0] - 1] = lines[t.start[0] - 1][:t.start[1]]
     return text, flat(text), flat('\n'.join(lines))
 
