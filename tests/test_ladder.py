@@ -1,8 +1,8 @@
 """The ladder, tests/ladder/: lean rungs to microgpt.py, one idea a step of at most 60 lines, no
 guard in any (the last step is the lines microgpt.py has that the last rung lacks, each a guard's);
 rung 2's gradients by hand; the counts the best bigram; held_out.py trains on none it scores."""
-import contextlib, difflib, io, math, os, random, re, shutil, subprocess, tempfile, unittest
-import warnings
+import contextlib, difflib, math, os, pathlib, re, shutil, subprocess, tempfile, unittest
+import unittest.mock, warnings
 
 import harness, program
 
@@ -38,25 +38,21 @@ def folder_with(data):  # a new folder, made the current one, holding input.txt 
     here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix='ladder-') as d, warnings.catch_warnings():
         warnings.simplefilter('ignore', ResourceWarning)  # the lessons' open() left to close
-        with open(os.path.join(d, 'input.txt'), 'w', encoding='utf-8') as f:
-            f.write('\n'.join(data) + '\n')
+        pathlib.Path(d, 'input.txt').write_text('\n'.join(data) + '\n', encoding='utf-8')
         os.chdir(d)
         try:
             yield d
         finally:
             os.chdir(here)
 
-def quick(path, **changes):  # the script's text, run for 3 steps 4 wide unless changes say
-    return program.source(path, **dict({'num_steps': 3}, **{'n_embd': 4} if 'n_embd' in
-                                       cells(path)[S] else {}, **changes))
-
-def run(path, upto=I, data=harness.SMALL_NAMES, ns=None, **changes):
-    """The script's cells run quick into ns, through the one titled upto, on data: their print."""
-    ns = {'__name__': '__main__'} if ns is None else ns
-    with folder_with(data), contextlib.redirect_stdout(io.StringIO()) as out:
-        for title in program.run_cells(quick(path, **changes), ns, path):
-            if title == upto:
-                return out.getvalue()
+def load(path, upto=I, data=harness.SMALL_NAMES, ns=None, start=None, **changes):
+    """As harness.load, for a rung: its cells run quick (3 steps, 4 wide unless changes say) on
+    data, into ns (a new one), from start through upto; what they printed is ns['_stdout']."""
+    quick = {'num_steps': 3, **({'n_embd': 4} if 'n_embd' in cells(path)[S] else {}), **changes}
+    ns = {} if ns is None else ns
+    with folder_with(data):
+        harness.run_code(program.source(path, **quick), ns, path, start, upto)
+    return ns
 
 class Rungs(unittest.TestCase):
     def test_ten_rungs_or_more_in_microgpts_cells_rung_1_within_70_lines(self):
@@ -79,27 +75,22 @@ class Rungs(unittest.TestCase):
             self.assertEqual([l for l in code if any(re.search(g, l) for g in GUARDS) or
                               squeezed(l) in added], [], NAME[rung])
 
-    def test_cells_a_step_leaves_alone_are_the_rung_befores(self):
+    def test_each_step_is_a_diff_of_at_most_60_lines_leaving_the_other_cells_alone(self):
         for before, after in zip(RUNGS, RUNGS[1:]):
+            self.assertTrue(0 < len(changed(lines(before), lines(after))) <= 60, NAME[after])
             ours, theirs = cells(before), cells(after)
             self.assertEqual([t for t in theirs if theirs[t] != ours.get(t)], CHANGES[NAME[after]])
 
     def test_every_engine_operation_a_rung_has_it_uses(self):
         for script in RUNGS[2:] + [program.SCRIPT]:
-            ns, used = {'__name__': '__main__'}, set()
-            with folder_with(harness.SMALL_NAMES), contextlib.redirect_stdout(io.StringIO()):
-                for title in program.run_cells(quick(script), ns, script):
-                    if title == A:  # from here on, each operation counted when it is used
-                        ops = {n: op for n, op in vars(ns['Value']).items()
-                               if callable(op) and n not in ('__init__', 'backward')}
-                        for n, op in ops.items():
-                            setattr(ns['Value'], n, lambda *a, op=op, n=n: used.add(n) or op(*a))
+            ns, used = load(script, A), set()  # from here on, each operation counted when used
+            ops = {n: op for n, op in vars(ns['Value']).items()
+                   if callable(op) and n not in ('__init__', 'backward')}
+            for n, op in ops.items():
+                setattr(ns['Value'], n, lambda *a, op=op, n=n: used.add(n) or op(*a))
+            load(script, ns=ns, start=P)  # the cells after Autograd
             self.assertEqual(set(ops) - used, {'__rsub__', '__rtruediv__'} if script ==
                              program.SCRIPT else set(), NAME[script])  # microgpt.py's: both ways
-
-    def test_each_step_is_a_diff_of_at_most_60_lines(self):
-        for before, after in zip(RUNGS, RUNGS[1:]):
-            self.assertTrue(0 < len(changed(lines(before), lines(after))) <= 60, NAME[after])
 
     @unittest.skipIf(shutil.which('diff') is None, 'needs diff')
     def test_the_readme_gives_each_steps_changed_lines_as_diff_counts_them(self):
@@ -126,34 +117,26 @@ class Runs(unittest.TestCase):  # the rungs run, and held_out.py
         for doc in ['sebastian', 'emma', 'ava']:  # long; a pair twice; a row twice
             grads = []
             for rung in RUNGS[1:3]:
-                ns = {}
-                run(rung, M, ns=ns)
-                start = [random.Random(0).gauss(0, 1) for _ in ns['params']]
-                for p, x in zip(ns['params'], start):  # random weights: no softmax near uniform
-                    p.data = x
+                ns = load(rung, M)
+                harness.randomize(ns)  # random weights: no softmax near uniform
+                start = [p.data for p in ns['params']]
                 ns.update(docs=[doc], num_steps=1, learning_rate=1.0)
-                with contextlib.redirect_stdout(io.StringIO()):
-                    list(program.run_cells(cells(rung)[T], ns, rung))  # one step: weight - gradient
+                harness.run_code(cells(rung)[T], ns, rung, upto=T)  # one step: weight - gradient
                 grads.append([x - p.data for p, x in zip(ns['params'], start)])
             scale = max(abs(g) for g in grads[1])
             self.assertGreater(scale, 0.01)
             self.assertLessEqual(max(abs(a - b) for a, b in zip(*grads)), 1e-12 * scale, doc)
 
     def test_counting_is_the_best_bigram_and_gradient_descent_nears_it_from_above(self):
-        counted, ns = {}, {}
-        run(RUNGS[0], T, FIVES, counted, num_steps=len(FIVES))
-        pairs = sum(map(sum, counted['counts']))
+        counts = load(RUNGS[0], T, FIVES, num_steps=len(FIVES))['counts']
+        pairs = sum(map(sum, counts))
         self.assertEqual(pairs, 6 * len(FIVES))  # every pair of every name, once
-        best = -sum(c * math.log(c / sum(row)) for row in counted['counts'] for c in row if c)
-        run(RUNGS[1], M, FIVES, ns, num_steps=len(FIVES))
-        tokens = [[ns['BOS']] + [ns['uchars'].index(c) for c in doc] + [ns['BOS']] for doc in FIVES]
-        gaps = []
+        best = -sum(c * math.log(c / sum(row)) for row in counts for c in row if c) / pairs
+        ns, gaps = load(RUNGS[1], M, FIVES, num_steps=len(FIVES)), []
         for epoch in range(300):
             ns['learning_rate'] = 5 if epoch < 150 else 1
-            with contextlib.redirect_stdout(io.StringIO()):
-                list(program.run_cells(cells(RUNGS[1])[T], ns, RUNGS[1]))  # a pass over the names
-            gaps.append((-sum(math.log(p) for t in tokens for p in held_out.probabilities(
-                ns, ns['bigram'], t)) - best) / pairs)
+            harness.run_code(cells(RUNGS[1])[T], ns, RUNGS[1], upto=T)  # a pass over the names
+            gaps.append(held_out.score(ns, ns['bigram'], FIVES)[0] - best)  # per pair: a five's 6
         self.assertGreaterEqual(min(gaps), -1e-12)  # never below the counts
         self.assertGreater(gaps[0], 0.5)
         self.assertLess(gaps[-1], 0.01)  # and close to them, trained long
@@ -161,26 +144,22 @@ class Runs(unittest.TestCase):  # the rungs run, and held_out.py
     def test_every_rung_runs_and_prints_microgpts_lines(self):
         shape = lambda out: [re.sub(r'\d+', '0', line.split(':')[0] if line[:7] == 'sample ' else
                                     line) for line in out.split('\n')]  # no numbers, no names
-        plain = '\n'.join(line for line in run(program.SCRIPT).split('\n')
+        plain = '\n'.join(line for line in load(program.SCRIPT)['_stdout'].split('\n')
                           if not line.startswith('mean loss'))  # a guard's: a lesson has no mean
-        outs = {rung: run(rung) for rung in RUNGS}
+        outs = {rung: load(rung)['_stdout'] for rung in RUNGS}
         for rung in RUNGS:
             self.assertEqual(shape(outs[rung]), [line for line in shape(plain) if rung !=
                              RUNGS[0] or not line.startswith('num params')], NAME[rung])
         self.assertEqual(outs[RUNGS[1]], outs[RUNGS[2]])  # autograd: the same numbers
-        self.assertEqual(run(RUNGS[8], n_head=1), outs[RUNGS[7]])  # one head of several
+        self.assertEqual(load(RUNGS[8], n_head=1)['_stdout'], outs[RUNGS[7]])  # one head of several
         self.assertEqual(outs[RUNGS[-1]], plain)  # the guards change no number
 
     def test_the_pictures_draw_the_rungs_own_counts_and_weights(self):
-        run = held_out.run
-        held_out.run = lambda path, steps: run(path, steps, names=20)  # quick: 20 held out
-        try:
+        run = held_out.run  # quick: 20 held out
+        with unittest.mock.patch.object(held_out, 'run', lambda p, steps: run(p, steps, names=20)):
             (counts, _), (attention, _) = pictures.counts_picture(9), pictures.attention_picture(3)
-        finally:
-            held_out.run = run
-        cells = lambda svg: [(k, float(v)) for k, v in re.findall(r'<title>(.+?): ([^<]+)<',
-                                                                   svg)]
-        counts, weights = dict(cells(counts)), cells(attention)  # rung 7's grid, then rung 8's
+        titled = lambda svg: [(k, float(v)) for k, v in re.findall(r'<title>(.+?): ([^<]+)<', svg)]
+        counts, weights = dict(titled(counts)), titled(attention)  # rung 7's grid, then rung 8's
         self.assertEqual(sum(v for k, v in counts.items() if k.startswith('BOS ')), 9)  # 9 names
         self.assertEqual(sum(counts.values()), 9 + sum(len(d) for d in run(RUNGS[0], 9,
                          names=20)[0]['docs'].read))  # each pair of the 9 names, their ends too
@@ -191,15 +170,13 @@ class Runs(unittest.TestCase):  # the rungs run, and held_out.py
 
     def test_the_held_out_names_are_never_trained_on(self):
         data = harness.SMALL_NAMES + ['emma', 'ava', 'noah']  # names twice, as input.txt has
-        held = set()
         for rung, seed in [(RUNGS[0], None), (RUNGS[0], 7), (RUNGS[7], None)]:
             with folder_with(data) as d:
                 ns, names, loss, count, _ = held_out.run(rung, 100, seed, 10, d)
             self.assertEqual(set(ns['docs']), set(data) - names)  # every copy set aside
             self.assertEqual(ns['docs'].read, set(ns['docs']))  # what Training read: all
             self.assertTrue(0 < loss < 2 * math.log(ns['vocab_size']) and count > 10)
-            held |= {frozenset(names)}
-        self.assertEqual(len(held), 1)  # the same names whatever the seed and the rung
+            self.assertEqual(names, held_out.held_out_names(data, 10))  # any seed, any rung
 
     def test_a_rung_anywhere_runs_in_the_repositorys_root(self):
         with folder_with(['ab', 'ba', 'abba']) as d:  # another input.txt, beside the copy

@@ -1,8 +1,9 @@
 """look_inside.py: each picture's numbers against the NumPy twin, NumPy's PCA or the gradient log;
 its labels against what they name; a mistake is one line before training; only out/ written."""
-import importlib.util, itertools, os, re, shutil, tempfile, unittest
+import functools, importlib.util, itertools, os, re, shutil, tempfile, unittest
 import harness, program
 look_inside = program.tool('tests/look_inside/look_inside.py')
+script = functools.partial(harness.tool, 'tests/look_inside/look_inside.py')  # as a learner runs it
 np = importlib.import_module('numpy') if importlib.util.find_spec('numpy') else None
 
 def values(svg, **attributes):  # the data-value of each element with these data- attributes
@@ -83,15 +84,12 @@ class Pictures(unittest.TestCase):
         self.assertIn('x = [xi.relu() ** 2 for xi in x]', lines)  # each a line of gpt() itself
 
 class TheScript(unittest.TestCase):
-    def script(self, *args, root=harness.ROOT):
-        return harness.tool('tests/look_inside/look_inside.py', *args, root=root)
-
     def test_each_mistake_is_one_line_before_training(self):
         with tempfile.NamedTemporaryFile() as f, tempfile.TemporaryDirectory() as out:
             for args, says in [('--name Zoë!', "'Zoë!' has characters that input.txt lacks: "),
                                (f'--out {f.name}/out', f'--out {f.name}/out is not a folder it '),
                                ('--name emma --position 5', '--position must be from 0 to 4 ')]:
-                p = self.script('--out', out, *args.split())  # a file is no folder, even for root
+                p = script('--out', out, *args.split())  # a file is no folder, even for root
                 self.assertEqual((p.returncode, p.stderr.count('\n'), p.stderr.startswith(
                     'look_inside: ' + says)), (1, 1, True), p.stderr)
 
@@ -100,7 +98,7 @@ class TheScript(unittest.TestCase):
             shutil.copytree(os.path.join(harness.ROOT, 'tests'), os.path.join(d, 'tests'),
                             ignore=shutil.ignore_patterns('out', '*.svg', '*.md', '__pycache__'))
             harness.prepare(d, data=harness.SMALL_NAMES, num_steps=3, block_size=2, n_embd=8)
-            p, here = self.script('--name', 'ava', root=d), os.path.join(d, 'tests', 'look_inside')
+            p, here = script('--name', 'ava', root=d), os.path.join(d, 'tests', 'look_inside')
             self.assertEqual((p.returncode, p.stderr.count('training, step    3 /    3')), (0, 1))
             self.assertEqual(sorted(os.listdir(here)), ['look_inside.py', 'out'])  # nothing else
             svg = lambda name: harness.read(os.path.join(here, 'out', name + '.svg'))
@@ -108,7 +106,6 @@ class TheScript(unittest.TestCase):
             self.assertEqual(values(svg('learning'), matrix='wte', column=1)[0].count(':'), 3)
             self.assertEqual(re.findall(r'>after ([^<]*)<', svg('next_char')), ['BOS', "BOS + 'a'"])
             self.assertIn("position 1, the token 'a' after BOS", svg('forward'))
-
 
 if __name__ == '__main__':
     unittest.main()

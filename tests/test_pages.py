@@ -23,17 +23,16 @@ flat = lambda text: re.sub(r'\s+', ' ', text).strip()  # whitespace collapsed, a
 def forms(path):  # the file's text; flattened as written, and without its comments
     text = program.read(path)
     lines, tokens = text.splitlines(), tokenize.generate_tokens(io.StringIO(text).readline)
-    for t in reversed([t for t in tokens if t.type == tokenize.COMMENT]
-                      if path.endswith('.py') else []):
+    for t in [t for t in (tokens if path.endswith('.py') else []) if t.type == tokenize.COMMENT]:
         lines[t.start[0] - 1] = lines[t.start[0] - 1][:t.start[1]]
     return text, flat(text), flat('\n'.join(lines))
 
-def page(name):  # its prose, its fenced blocks, and the forms of every file it names
+def page(name):  # its prose (flat), its fenced blocks, and the forms of every file it names
     text = program.read(os.path.join(ROOT, name))
     named = {program.SCRIPT} | {FILES[os.path.basename(f)] for f in re.findall(
         r'[\w./-]+\.(?:py|diff|mjs)\b', text) if os.path.basename(f) in FILES}
-    return (re.sub(r'(?ms)^```.*?^```', '', text), re.findall(r'(?ms)^```[^\n]*\n(.*?)^```', text),
-            [forms(f) for f in sorted(named)])
+    return (flat(re.sub(r'(?ms)^```.*?^```', '', text)),
+            re.findall(r'(?ms)^```[^\n]*\n(.*?)^```', text), [forms(f) for f in sorted(named)])
 
 class WhatPagesQuote(unittest.TestCase):
     def test_every_code_snippet_is_in_the_file_or_a_file_the_page_names(self):
@@ -60,7 +59,6 @@ class WhatPagesQuote(unittest.TestCase):
         lines, titles = text.splitlines(), [title for title, _ in program.cells(text)]
         for name in PAGES:
             prose, fenced, _ = page(name)
-            prose = flat(prose)
             with self.subTest(page=name):
                 for what, n in re.findall(r'(num docs|vocab size|num params): (\d+)', prose +
                                           ''.join(fenced)):
@@ -80,7 +78,7 @@ class WhatPagesQuote(unittest.TestCase):
         with warnings.catch_warnings(record=True):  # the workshop's open() is left to close
             counted, _ = program.tool(WORKSHOP).measure(program.read(program.SCRIPT))
         for name in PAGES:
-            prose, want = flat(page(name)[0]), (counted['of'], counted['reference lines kept'])
+            prose, want = page(name)[0], (counted['of'], counted['reference lines kept'])
             for n in re.findall(r'(\d+) lines are ours', prose):
                 self.assertEqual(int(n), counted['lines added'], f'{name}: {n} lines are ours')
             for pair in re.findall(r"Of the reference's (\d+) code lines, (\d+) are here", prose):
