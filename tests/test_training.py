@@ -6,13 +6,9 @@ import math, os, shutil, sys, tempfile, unittest
 import harness, program
 
 pythons = program.tool('tests/ci/pythons.py')
-
-def run_small(**settings):
-    p = harness.run(data=harness.SMALL_NAMES, **settings)
-    if p.returncode:
-        raise AssertionError(p.stderr)
-    return p.stdout
-
+# Prints the peak resident memory (Linux's VmHWM, in KB) of the microgpt.py it has just run.
+MEASURE = ("import runpy\nrunpy.run_path('microgpt.py', run_name='__main__')\n"
+           "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")
 
 def depth(root):
     """How deep build_topo's recursion goes from root: its walk, with a list for Python's stack."""
@@ -28,32 +24,28 @@ def depth(root):
             stack.pop()
     return deepest
 
-
-def measured(d, python=None):
-    """Run microgpt.py in folder d: its peak resident memory in bytes. Linux's VmHWM is the
+def measured(python=None, **settings):
+    """microgpt.py's peak resident memory in bytes, run on LONG_NAMES. Linux's VmHWM is the
     process's own (ru_maxrss would count the test process's, which exec carries over)."""
-    with open(os.path.join(d, 'measure.py'), 'w') as f:
-        f.write("import runpy\nrunpy.run_path('microgpt.py', run_name='__main__')\n"
-                "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n")
-    p = harness.execute(d, script='measure.py', python=python)
+    with tempfile.TemporaryDirectory() as d:
+        harness.prepare(d, data=harness.LONG_NAMES, **settings)
+        p = harness.execute(d, script=MEASURE, python=python, flags=['-c'])
     if p.returncode:
         raise AssertionError(p.stderr)
     return 1024 * int(p.stdout.split()[-1])
-
 
 class Training(unittest.TestCase):
     def test_the_mean_loss_of_the_last_100_steps_or_of_all_when_fewer_after_the_last_step(self):
         for steps, averaged in ((130, 100), (30, 30)):  # a narrow model: the line is the same
             with self.subTest(steps=steps):
-                stdout = run_small(num_steps=steps, n_embd=4, n_head=2)
-                found = harness.SUMMARY.findall(stdout)
-                self.assertEqual(len(found), 1, stdout)
+                p = harness.run(data=harness.SMALL_NAMES, num_steps=steps, n_embd=4, n_head=2)
+                found = harness.SUMMARY.findall(p.stdout)
+                self.assertEqual((p.returncode, len(found)), (0, 1), p.stderr + p.stdout)
                 count, mean, vocab, uniform = found[0]
-                losses = harness.losses(stdout)[-averaged:]
-                self.assertEqual(int(count), averaged)
+                losses = harness.losses(p.stdout)[-averaged:]
+                self.assertEqual((int(count), int(vocab), uniform),
+                                 (averaged, 24, f'{math.log(24):.4f}'))
                 self.assertAlmostEqual(float(mean), sum(losses) / averaged, delta=1e-4)  # 4 places
-                self.assertEqual((int(vocab), uniform), (24, f'{math.log(24):.4f}'))
-
 
 class Deep(unittest.TestCase):
     """backward() recurses once per node down the graph's deepest path: the reference stops with
@@ -95,9 +87,8 @@ class Deep(unittest.TestCase):
     def trains_a_step(self, pythons):
         n_layer, text = self.deepest()
         for python in pythons:
-            with self.subTest(python=python, n_layer=n_layer), tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, text=text, data=harness.LONG_NAMES)
-                p = harness.execute(d, python=python)
+            with self.subTest(python=python, n_layer=n_layer):
+                p = harness.run(text=text, data=harness.LONG_NAMES, python=python)
                 self.assertEqual((p.returncode, len(harness.losses(p.stdout))), (0, 1), p.stderr)
 
     def test_the_deepest_model_the_check_lets_through_trains_a_step(self):
@@ -107,16 +98,11 @@ class Deep(unittest.TestCase):
     def test_the_deepest_model_the_check_lets_through_trains_a_step_on_every_python(self):
         self.trains_a_step([path for _, path in pythons.pythons() if path])
 
-
 class Memory(unittest.TestCase):
     @unittest.skipIf(not os.path.exists('/proc/self/status'), 'reads Linux\'s /proc')
     def test_peak_memory_after_120_steps_is_within_10_percent_of_after_20(self):
         # Every name is longer than block_size: each step's graph is as big, so growth is a leak.
-        peaks = []
-        for steps in (20, 120):
-            with tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=harness.LONG_NAMES, num_steps=steps, n_embd=8, n_head=2)
-                peaks.append(measured(d))
+        peaks = [measured(num_steps=steps, n_embd=8, n_head=2) for steps in (20, 120)]
         self.assertLessEqual(peaks[1], 1.10 * peaks[0], f'peaks after 20 and 120 steps: {peaks}')
 
     @unittest.skipIf(not os.path.exists('/proc/self/status'), 'reads Linux\'s /proc')
@@ -124,9 +110,8 @@ class Memory(unittest.TestCase):
         settings = dict(n_embd=64, num_steps=1)  # training, then sampling 20 names: both count
         need = harness.load('Parameters', data=harness.LONG_NAMES, **settings)['graph_bytes']
         for python in [sys.executable] + [p for p in [shutil.which('pypy3')] if p]:
-            with self.subTest(python=python), tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=harness.LONG_NAMES, **settings)
-                peak = measured(d, python)  # PyPy frees a graph only when its collector runs
+            with self.subTest(python=python):  # PyPy frees a graph only when its collector runs
+                peak = measured(python, **settings)
                 self.assertLessEqual(peak, need)
                 if python == sys.executable:
                     self.assertGreater(peak, need / 3)  # and not far from it
