@@ -6,7 +6,6 @@ import math, os, shutil, sys, tempfile, unittest
 import harness, program
 
 pythons = program.tool('tests/ci/pythons.py')
-# Prints the peak resident memory (Linux's VmHWM, in KB) of the microgpt.py it has just run.
 MEASURE = ("import runpy\nrunpy.run_path('microgpt.py', run_name='__main__')\n"
            "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")
 
@@ -14,19 +13,18 @@ def depth(root):
     """How deep build_topo's recursion goes from root: its walk, with a list for Python's stack."""
     visited, stack, deepest = {root}, [iter(root._children)], 1
     while stack:
-        for child in stack[-1]:
-            if child not in visited:
-                visited.add(child)
-                stack.append(iter(child._children))
-                deepest = max(deepest, len(stack))
-                break
-        else:
+        child = next((c for c in stack[-1] if c not in visited), None)  # the next one not seen
+        if child is None:
             stack.pop()
+        else:
+            visited.add(child)
+            stack.append(iter(child._children))
+            deepest = max(deepest, len(stack))
     return deepest
 
 def measured(python=None, **settings):
-    """microgpt.py's peak resident memory in bytes, run on LONG_NAMES. Linux's VmHWM is the
-    process's own (ru_maxrss would count the test process's, which exec carries over)."""
+    """microgpt.py's peak resident memory in bytes, run on LONG_NAMES: MEASURE prints Linux's VmHWM,
+    the process's own (ru_maxrss would count the test process's, which exec carries over)."""
     with tempfile.TemporaryDirectory() as d:
         harness.prepare(d, data=harness.LONG_NAMES, **settings)
         p = harness.execute(d, script=MEASURE, python=python, flags=['-c'])
@@ -61,18 +59,15 @@ class Deep(unittest.TestCase):
                                (many, dict(n_embd=4, n_head=1))]:
             with self.subTest(**settings, vocabulary=len(set(name))):
                 ns = harness.load('Training', data=[name], num_steps=1, **settings)
-                try:
-                    self.assertEqual(len(harness.losses(ns['_stdout'])), 1)  # it trained a step
-                    self.assertTrue(any(p.data for p in ns['state_dict']['layer0.attn_wo'][0]))
-                    needed = depth(harness.doc_loss(ns, name[:settings.get('block_size', 8)])[0])
-                    raised = sys.getrecursionlimit() - 1000  # what the file added to the default
-                    self.assertLessEqual(needed, raised)
-                    self.assertLessEqual(raised, 2.5 * needed)
-                finally:
-                    ns.clear()  # many nodes: free them now, not in some later test's collection
+                self.assertEqual(len(harness.losses(ns['_stdout'])), 1)  # it trained a step
+                self.assertTrue(any(p.data for p in ns['state_dict']['layer0.attn_wo'][0]))
+                needed = depth(harness.doc_loss(ns, name[:settings.get('block_size', 8)])[0])
+                ns.clear()  # many nodes: free them now, not in some later test's collection
+                raised = sys.getrecursionlimit() - 1000  # what the file added to the default
+                self.assertTrue(needed <= raised <= 2.5 * needed, (needed, raised))
 
-    def deepest(self):
-        """The deepest narrow model the check lets through: (n_layer, its text, one sample)."""
+    def trains_a_step(self, pythons):
+        """The deepest narrow model the check lets through trains a step on each of pythons."""
         narrow = dict(n_embd=4, n_head=1, num_steps=1)  # depth is what counts: a narrow model
         low, high = 1, 1000  # n_layer: low is let through, high is refused
         while high - low > 1:
@@ -82,12 +77,9 @@ class Deep(unittest.TestCase):
                 low = (low + high) // 2
             except SystemExit:
                 high = (low + high) // 2
-        return low, harness.source(n_layer=low, **narrow).replace('range(20)', 'range(1)')
-
-    def trains_a_step(self, pythons):
-        n_layer, text = self.deepest()
+        text = harness.source(n_layer=low, **narrow).replace('range(20)', 'range(1)')  # one sample
         for python in pythons:
-            with self.subTest(python=python, n_layer=n_layer):
+            with self.subTest(python=python, n_layer=low):
                 p = harness.run(text=text, data=harness.LONG_NAMES, python=python)
                 self.assertEqual((p.returncode, len(harness.losses(p.stdout))), (0, 1), p.stderr)
 
