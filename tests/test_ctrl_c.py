@@ -44,8 +44,7 @@ class Elsewhere(unittest.TestCase):
     def test_ctrl_c_while_sampling_is_pythons_own(self):
         ns = harness.load('Training', num_steps=2)
         pressed(ns, 'sample_idx', 3)
-        with self.assertRaises(KeyboardInterrupt):
-            harness.run_cell(ns, 'Inference')
+        self.assertRaises(KeyboardInterrupt, harness.run_cell, ns, 'Inference')
         self.assertEqual(len(harness.samples(ns['_stdout'])), 3)  # the names so far stay
 
     def test_the_collector_is_on_again_once_training_stopped_or_not_sampled(self):

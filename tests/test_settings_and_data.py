@@ -3,7 +3,7 @@ standard library alone; a mistake that would be silent, surface after training, 
 the machine is one line naming the setting, exit 1, before any work (divergence: at its step); any
 other is Python's own error, before the first step, with nothing written. (The unmodified file's
 whole default run is test_whole_run.py's.)"""
-import http.server, os, shutil, socket, sys, tempfile, threading, unittest
+import http.server, os, pathlib, shutil, socket, sys, tempfile, threading, unittest
 from unittest import mock
 
 import harness
@@ -34,11 +34,10 @@ class OneSitting(unittest.TestCase):
         long = [line for line in self.lines if len(line) > 100]
         self.assertEqual([line[:len(s)] for line, s in zip(long, REFERENCE_LONG_LINES)] + long[5:],
                          REFERENCE_LONG_LINES)  # those five, and no other
-        python = [os.path.join(top, name) for top, _, names in os.walk(harness.ROOT + '/tests')
-                  for name in sorted(names) if name.endswith('.py')]
-        wide = [f'{os.path.relpath(path, harness.ROOT)}:{no}' for path in python
+        wide = [f'{path.relative_to(harness.ROOT)}:{no}'  # the ladder may hold those five
+                for path in sorted(pathlib.Path(harness.ROOT, 'tests').rglob('*.py'))
                 for no, line in enumerate(harness.read(path).split('\n'), 1)
-                if len(line) > 100 and not ('/ladder/' in path and line in long)]  # its own five
+                if len(line) > 100 and not ('ladder' in path.parts and line in long)]
         self.assertEqual(wide, [])
 
     def test_the_references_cells_in_its_order_each_opened_by_a_comment_after_a_blank_line(self):
@@ -54,8 +53,7 @@ class OneSitting(unittest.TestCase):
                 '                visited.add(v)', '                for child in v._children:',
                 '                    build_topo(child)', '                topo.append(v)',
                 '        build_topo(self)']
-        code = [line.split('  #')[0] for line in self.lines]
-        self.assertIn('\n'.join(walk), '\n'.join(code))
+        self.assertIn('\n'.join(walk), '\n'.join(line.split('  #')[0] for line in self.lines))
 
     def test_it_runs_isolated_with_no_site_packages_under_cpython_and_pypy(self):
         for python in (sys.executable, shutil.which('pypy3')):  # -I -S: no site packages, no env
@@ -121,8 +119,7 @@ class PythonsOwn(unittest.TestCase):
                           ('ValueError', dict(raw=b'  \n\n\t\r\n \n')),  # no names: max() of none
                           ('ZeroDivisionError', dict(block_size=0))]:
             with self.subTest(error=error, **{k: v for k, v in kw.items() if k != 'raw'}):
-                p = failed(self, **kw)
-                self.assertRegex(p.stderr, rf'^Traceback[\s\S]*\n{error}.*\n?\Z')
+                self.assertRegex(failed(self, **kw).stderr, rf'^Traceback[\s\S]*\n{error}.*\n?\Z')
 
 class Download(unittest.TestCase):
     """input.txt missing: it is downloaded, whole or not at all. A local server stands in for the

@@ -34,16 +34,15 @@ def measured(python=None, **settings):
 
 class Training(unittest.TestCase):
     def test_the_mean_loss_of_the_last_100_steps_or_of_all_when_fewer_after_the_last_step(self):
-        for steps, averaged in ((130, 100), (30, 30)):  # a narrow model: the line is the same
+        for steps, last in ((130, 100), (30, 30)):  # a narrow model: the line is the same
             with self.subTest(steps=steps):
                 p = harness.run(data=harness.SMALL_NAMES, num_steps=steps, n_embd=4, n_head=2)
                 found = harness.SUMMARY.findall(p.stdout)
                 self.assertEqual((p.returncode, len(found)), (0, 1), p.stderr + p.stdout)
                 count, mean, vocab, uniform = found[0]
-                losses = harness.losses(p.stdout)[-averaged:]
-                self.assertEqual((int(count), int(vocab), uniform),
-                                 (averaged, 24, f'{math.log(24):.4f}'))
-                self.assertAlmostEqual(float(mean), sum(losses) / averaged, delta=1e-4)  # 4 places
+                losses = harness.losses(p.stdout)[-last:]
+                self.assertEqual((count, vocab, uniform), (str(last), '24', f'{math.log(24):.4f}'))
+                self.assertAlmostEqual(float(mean), sum(losses) / last, delta=1e-4)  # 4 places
 
 class Deep(unittest.TestCase):
     """backward() recurses once per node down the graph's deepest path: the reference stops with
