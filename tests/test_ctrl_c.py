@@ -5,17 +5,15 @@ import gc, re, sys, tempfile, unittest
 
 import harness
 
-
 def pressed(ns, name, value):
-    """ns's model raises KeyboardInterrupt, as Ctrl-C does, once ns[name] is value; the old one."""
+    """ns's model raises KeyboardInterrupt once, as one Ctrl-C does, when ns[name] is value."""
     gpt = ns['gpt']
     def interrupted(*args):
         if ns.get(name) == value:
+            ns['gpt'] = gpt
             raise KeyboardInterrupt
         return gpt(*args)
     ns['gpt'] = interrupted
-    return gpt
-
 
 class InTraining(unittest.TestCase):
     @unittest.skipIf(sys.platform == 'win32', 'Windows cannot send SIGINT to a child process')
@@ -34,39 +32,31 @@ class InTraining(unittest.TestCase):
         # Ctrl-C while step 3 runs the model: the weights are those of 2 whole steps, so the names
         # are those of the same file with its loop cut to 2 steps.
         ns = harness.load('Model')
-        gpt = pressed(ns, 'step', 2)
-        out = harness.run_cell(ns, 'Training')
-        ns['gpt'] = gpt
-        out += harness.run_cell(ns, 'Inference')
+        pressed(ns, 'step', 2)
+        out = harness.run_cell(ns, 'Training') + harness.run_cell(ns, 'Inference')
         self.assertIn('stopped by Ctrl-C after 2 steps\nmean loss of the last 2 steps:', out)
         cut = harness.source().replace('for step in range(num_steps):', 'for step in range(2):')
-        with tempfile.TemporaryDirectory() as d:
-            harness.prepare(d, text=cut, data=harness.SMALL_NAMES)
-            whole = harness.execute(d).stdout
+        whole = harness.run(text=cut, data=harness.SMALL_NAMES).stdout
         self.assertEqual(harness.samples(out), harness.samples(whole))
         self.assertEqual(len(harness.samples(out)), 20)
-
 
 class Elsewhere(unittest.TestCase):
     def test_ctrl_c_while_sampling_is_pythons_own(self):
         ns = harness.load('Training', num_steps=2)
         pressed(ns, 'sample_idx', 3)
-        with self.assertRaises(KeyboardInterrupt):
-            harness.run_cell(ns, 'Inference')
+        self.assertRaises(KeyboardInterrupt, harness.run_cell, ns, 'Inference')
         self.assertEqual(len(harness.samples(ns['_stdout'])), 3)  # the names so far stay
 
     def test_the_collector_is_on_again_once_training_stopped_or_not_sampled(self):
         for stop_at in (None, 0):  # as it is; Ctrl-C before the first step ends
             with self.subTest(stop_at=stop_at):
                 ns = harness.load('Model', num_steps=2)
-                gpt = pressed(ns, 'step', stop_at)
+                pressed(ns, 'step', stop_at)
                 out = harness.run_cell(ns, 'Training')
                 self.assertEqual('stopped by Ctrl-C after 0 steps\n' in out, stop_at == 0)
                 self.assertEqual('mean loss' in out, stop_at is None)  # not a mean of nothing
-                ns['gpt'] = gpt
                 self.assertEqual(len(harness.samples(harness.run_cell(ns, 'Inference'))), 20)
                 self.assertTrue(gc.isenabled())
-
 
 if __name__ == '__main__':
     unittest.main()

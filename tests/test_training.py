@@ -6,54 +6,43 @@ import math, os, shutil, sys, tempfile, unittest
 import harness, program
 
 pythons = program.tool('tests/ci/pythons.py')
-
-def run_small(**settings):
-    p = harness.run(data=harness.SMALL_NAMES, **settings)
-    if p.returncode:
-        raise AssertionError(p.stderr)
-    return p.stdout
-
+MEASURE = ("import runpy\nrunpy.run_path('microgpt.py', run_name='__main__')\n"
+           "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")
 
 def depth(root):
     """How deep build_topo's recursion goes from root: its walk, with a list for Python's stack."""
     visited, stack, deepest = {root}, [iter(root._children)], 1
     while stack:
-        for child in stack[-1]:
-            if child not in visited:
-                visited.add(child)
-                stack.append(iter(child._children))
-                deepest = max(deepest, len(stack))
-                break
-        else:
+        child = next((c for c in stack[-1] if c not in visited), None)  # the next one not seen
+        if child is None:
             stack.pop()
+        else:
+            visited.add(child)
+            stack.append(iter(child._children))
+            deepest = max(deepest, len(stack))
     return deepest
 
-
-def measured(d, python=None):
-    """Run microgpt.py in folder d: its peak resident memory in bytes. Linux's VmHWM is the
-    process's own (ru_maxrss would count the test process's, which exec carries over)."""
-    with open(os.path.join(d, 'measure.py'), 'w') as f:
-        f.write("import runpy\nrunpy.run_path('microgpt.py', run_name='__main__')\n"
-                "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n")
-    p = harness.execute(d, script='measure.py', python=python)
+def measured(python=None, **settings):
+    """microgpt.py's peak resident memory in bytes, run on LONG_NAMES: MEASURE prints Linux's VmHWM,
+    the process's own (ru_maxrss would count the test process's, which exec carries over)."""
+    with tempfile.TemporaryDirectory() as d:
+        harness.prepare(d, data=harness.LONG_NAMES, **settings)
+        p = harness.execute(d, script=MEASURE, python=python, flags=['-c'])
     if p.returncode:
         raise AssertionError(p.stderr)
     return 1024 * int(p.stdout.split()[-1])
 
-
 class Training(unittest.TestCase):
     def test_the_mean_loss_of_the_last_100_steps_or_of_all_when_fewer_after_the_last_step(self):
-        for steps, averaged in ((130, 100), (30, 30)):  # a narrow model: the line is the same
+        for steps, last in ((130, 100), (30, 30)):  # a narrow model: the line is the same
             with self.subTest(steps=steps):
-                stdout = run_small(num_steps=steps, n_embd=4, n_head=2)
-                found = harness.SUMMARY.findall(stdout)
-                self.assertEqual(len(found), 1, stdout)
+                p = harness.run(data=harness.SMALL_NAMES, num_steps=steps, n_embd=4, n_head=2)
+                found = harness.SUMMARY.findall(p.stdout)
+                self.assertEqual((p.returncode, len(found)), (0, 1), p.stderr + p.stdout)
                 count, mean, vocab, uniform = found[0]
-                losses = harness.losses(stdout)[-averaged:]
-                self.assertEqual(int(count), averaged)
-                self.assertAlmostEqual(float(mean), sum(losses) / averaged, delta=1e-4)  # 4 places
-                self.assertEqual((int(vocab), uniform), (24, f'{math.log(24):.4f}'))
-
+                losses = harness.losses(p.stdout)[-last:]
+                self.assertEqual((count, vocab, uniform), (str(last), '24', f'{math.log(24):.4f}'))
+                self.assertAlmostEqual(float(mean), sum(losses) / last, delta=1e-4)  # 4 places
 
 class Deep(unittest.TestCase):
     """backward() recurses once per node down the graph's deepest path: the reference stops with
@@ -69,18 +58,15 @@ class Deep(unittest.TestCase):
                                (many, dict(n_embd=4, n_head=1))]:
             with self.subTest(**settings, vocabulary=len(set(name))):
                 ns = harness.load('Training', data=[name], num_steps=1, **settings)
-                try:
-                    self.assertEqual(len(harness.losses(ns['_stdout'])), 1)  # it trained a step
-                    self.assertTrue(any(p.data for p in ns['state_dict']['layer0.attn_wo'][0]))
-                    needed = depth(harness.doc_loss(ns, name[:settings.get('block_size', 8)])[0])
-                    raised = sys.getrecursionlimit() - 1000  # what the file added to the default
-                    self.assertLessEqual(needed, raised)
-                    self.assertLessEqual(raised, 2.5 * needed)
-                finally:
-                    ns.clear()  # many nodes: free them now, not in some later test's collection
+                self.assertEqual(len(harness.losses(ns['_stdout'])), 1)  # it trained a step
+                self.assertTrue(any(p.data for p in ns['state_dict']['layer0.attn_wo'][0]))
+                needed = depth(harness.doc_loss(ns, name[:settings.get('block_size', 8)])[0])
+                ns.clear()  # many nodes: free them now, not in some later test's collection
+                raised = sys.getrecursionlimit() - 1000  # what the file added to the default
+                self.assertTrue(needed <= raised <= 2.5 * needed, (needed, raised))
 
-    def deepest(self):
-        """The deepest narrow model the check lets through: (n_layer, its text, one sample)."""
+    def trains_a_step(self, pythons):
+        """The deepest narrow model the check lets through trains a step on each of pythons."""
         narrow = dict(n_embd=4, n_head=1, num_steps=1)  # depth is what counts: a narrow model
         low, high = 1, 1000  # n_layer: low is let through, high is refused
         while high - low > 1:
@@ -90,14 +76,10 @@ class Deep(unittest.TestCase):
                 low = (low + high) // 2
             except SystemExit:
                 high = (low + high) // 2
-        return low, harness.source(n_layer=low, **narrow).replace('range(20)', 'range(1)')
-
-    def trains_a_step(self, pythons):
-        n_layer, text = self.deepest()
+        text = harness.source(n_layer=low, **narrow).replace('range(20)', 'range(1)')  # one sample
         for python in pythons:
-            with self.subTest(python=python, n_layer=n_layer), tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, text=text, data=harness.LONG_NAMES)
-                p = harness.execute(d, python=python)
+            with self.subTest(python=python, n_layer=low):
+                p = harness.run(text=text, data=harness.LONG_NAMES, python=python)
                 self.assertEqual((p.returncode, len(harness.losses(p.stdout))), (0, 1), p.stderr)
 
     def test_the_deepest_model_the_check_lets_through_trains_a_step(self):
@@ -107,16 +89,11 @@ class Deep(unittest.TestCase):
     def test_the_deepest_model_the_check_lets_through_trains_a_step_on_every_python(self):
         self.trains_a_step([path for _, path in pythons.pythons() if path])
 
-
 class Memory(unittest.TestCase):
     @unittest.skipIf(not os.path.exists('/proc/self/status'), 'reads Linux\'s /proc')
     def test_peak_memory_after_120_steps_is_within_10_percent_of_after_20(self):
         # Every name is longer than block_size: each step's graph is as big, so growth is a leak.
-        peaks = []
-        for steps in (20, 120):
-            with tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=harness.LONG_NAMES, num_steps=steps, n_embd=8, n_head=2)
-                peaks.append(measured(d))
+        peaks = [measured(num_steps=steps, n_embd=8, n_head=2) for steps in (20, 120)]
         self.assertLessEqual(peaks[1], 1.10 * peaks[0], f'peaks after 20 and 120 steps: {peaks}')
 
     @unittest.skipIf(not os.path.exists('/proc/self/status'), 'reads Linux\'s /proc')
@@ -124,9 +101,8 @@ class Memory(unittest.TestCase):
         settings = dict(n_embd=64, num_steps=1)  # training, then sampling 20 names: both count
         need = harness.load('Parameters', data=harness.LONG_NAMES, **settings)['graph_bytes']
         for python in [sys.executable] + [p for p in [shutil.which('pypy3')] if p]:
-            with self.subTest(python=python), tempfile.TemporaryDirectory() as d:
-                harness.prepare(d, data=harness.LONG_NAMES, **settings)
-                peak = measured(d, python)  # PyPy frees a graph only when its collector runs
+            with self.subTest(python=python):  # PyPy frees a graph only when its collector runs
+                peak = measured(python, **settings)
                 self.assertLessEqual(peak, need)
                 if python == sys.executable:
                     self.assertGreater(peak, need / 3)  # and not far from it
