@@ -21,7 +21,7 @@ class Notebook(unittest.TestCase):
             harness.prepare(d, data=harness.SMALL_NAMES)  # the kernel's folder: its input.txt
             nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',
                                     resources={'metadata': {'path': d}}).execute()
-        printed = ''.join(out.get('text', '') for cell in nb.cells for out in cell.get('outputs', []))
+        printed = ''.join(out.get('text', '') for c in nb.cells for out in c.get('outputs', []))
         self.assertIn('num docs: 45\nvocab size: 24\nnum params: 3968\n', printed)
         self.assertEqual((len(harness.losses(printed)), len(harness.samples(printed))), (20, 20))
 

@@ -41,11 +41,11 @@ class OneSitting(unittest.TestCase):
         self.assertEqual(wide, [])
 
     def test_the_references_cells_in_its_order_each_opened_by_a_comment_after_a_blank_line(self):
-        starts = [i for i, line in enumerate(self.lines) if line.startswith('# %%')]
-        self.assertEqual([self.lines[i][5:] for i in starts], 'Settings Data Tokenizer Autograd '
+        cells = harness.cells(harness.read(harness.SCRIPT))
+        self.assertEqual([title for title, _ in cells[1:]], 'Settings Data Tokenizer Autograd '
                          'Parameters Model Training Inference'.split())
-        for i in starts:  # a blank line, the cell's marker, one line of comment, then code
-            self.assertRegex('\n'.join(self.lines[i - 1:i + 3]), r'^\n# %%[^\n]*\n# [^\n]*\n(?!#)')
+        for (_, before), (title, code) in zip(cells, cells[1:]):  # blank, marker, comment, code
+            self.assertRegex(before[-2:] + code, r'^\n\n# %%[^\n]*\n# [^\n]*\n(?!#)', title)
 
     def test_backward_is_the_references_recursive_build_topo(self):
         walk = ['    def backward(self):', '        topo = []', '        visited = set()',
