@@ -18,17 +18,28 @@ SMALL_NAMES = ['emma', 'olivia', 'ava', 'mia', 'amelia', 'ella', 'liam', 'noah',
 # Names of 14 to 22 letters, longer than any block_size tried: every position used, every graph big
 LONG_NAMES = [''.join(chr(97 + (i * 5 + j * 7) % 26) for j in range(14 + i % 9)) for i in range(30)]
 
-def load(upto, data=None, script=SCRIPT, experiment=None, **settings):
-    """A fresh namespace with the script's cells run in it through the one titled `upto`, on `data`
-    (lines; SMALL_NAMES unless input_path is set); what they printed is ns['_stdout']."""
-    with tempfile.TemporaryDirectory(prefix='microgpt-test-') as folder:
-        if 'input_path' not in settings:  # only the Data cell reads it: the folder can go after
-            settings['input_path'] = os.path.join(folder, 'input.txt')
-            with open(settings['input_path'], 'w', encoding='utf-8') as f:
-                f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
-        ns = {'__name__': 'microgpt'}
+@contextlib.contextmanager
+def folder(data=None):
+    """A new folder, made the current one, holding input.txt with these names (SMALL_NAMES): where
+    a script reads its input.txt, as `python microgpt.py` does."""
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix='microgpt-test-') as d, warnings.catch_warnings():
+        warnings.simplefilter('ignore', ResourceWarning)  # the lessons' open() left to close
+        with open(os.path.join(d, 'input.txt'), 'w', encoding='utf-8') as f:
+            f.write('\n'.join(SMALL_NAMES if data is None else data) + '\n')
+        os.chdir(d)
         try:
-            run_code(source(script, experiment, **settings), ns, script, upto=upto)
+            yield d
+        finally:
+            os.chdir(here)
+
+def load(upto, data=None, script=SCRIPT, experiment=None, ns=None, start=None, **settings):
+    """A namespace (a fresh one unless ns) with the script's cells run in it, from the one titled
+    `start`, through `upto`, in a folder() holding `data`; what they printed is ns['_stdout']."""
+    ns = {'__name__': 'microgpt'} if ns is None else ns
+    with folder(data):
+        try:
+            run_code(source(script, experiment, **settings), ns, script, start, upto)
         finally:
             gc.enable()  # paused from Training to the end of Inference: on for the other tests
     return ns

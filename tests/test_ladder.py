@@ -1,8 +1,7 @@
 """The ladder, tests/ladder/: lean rungs to microgpt.py, one idea a step of at most 60 lines, no
 guard in any (the last step is the lines microgpt.py has that the last rung lacks, each a guard's);
 rung 2's gradients by hand; the counts the best bigram; held_out.py trains on none it scores."""
-import contextlib, difflib, math, os, pathlib, re, shutil, subprocess, tempfile, unittest
-import unittest.mock, warnings
+import difflib, math, os, re, shutil, subprocess, unittest, unittest.mock
 
 import harness, program
 
@@ -33,26 +32,9 @@ def changed(before, after, key=lambda line: line):  # the +/- lines of diff -u (
     diff = difflib.unified_diff([key(l) for l in before], [key(l) for l in after], lineterm='')
     return [line for line in diff if line[:1] in '+-' and not line.startswith(('+++', '---'))]
 
-@contextlib.contextmanager
-def folder_with(data):  # a new folder, made the current one, holding input.txt with these names
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix='ladder-') as d, warnings.catch_warnings():
-        warnings.simplefilter('ignore', ResourceWarning)  # the lessons' open() left to close
-        pathlib.Path(d, 'input.txt').write_text('\n'.join(data) + '\n', encoding='utf-8')
-        os.chdir(d)
-        try:
-            yield d
-        finally:
-            os.chdir(here)
-
-def load(path, upto=I, data=harness.SMALL_NAMES, ns=None, start=None, **changes):
-    """As harness.load, for a rung: its cells run quick (3 steps, 4 wide unless changes say) on
-    data, into ns (a new one), from start through upto; what they printed is ns['_stdout']."""
+def load(path, upto=I, data=None, **changes):  # harness.load for a rung: quick unless changes say
     quick = {'num_steps': 3, **({'n_embd': 4} if 'n_embd' in cells(path)[S] else {}), **changes}
-    ns = {} if ns is None else ns
-    with folder_with(data):
-        harness.run_code(program.source(path, **quick), ns, path, start, upto)
-    return ns
+    return harness.load(upto, data, path, **quick)  # 3 steps, 4 wide
 
 class Rungs(unittest.TestCase):
     def test_ten_rungs_or_more_in_microgpts_cells_rung_1_within_70_lines(self):
@@ -171,7 +153,7 @@ class Runs(unittest.TestCase):  # the rungs run, and held_out.py
     def test_the_held_out_names_are_never_trained_on(self):
         data = harness.SMALL_NAMES + ['emma', 'ava', 'noah']  # names twice, as input.txt has
         for rung, seed in [(RUNGS[0], None), (RUNGS[0], 7), (RUNGS[7], None)]:
-            with folder_with(data) as d:
+            with harness.folder(data) as d:
                 ns, names, loss, count, _ = held_out.run(rung, 100, seed, 10, d)
             self.assertEqual(set(ns['docs']), set(data) - names)  # every copy set aside
             self.assertEqual(ns['docs'].read, set(ns['docs']))  # what Training read: all
@@ -179,7 +161,7 @@ class Runs(unittest.TestCase):  # the rungs run, and held_out.py
             self.assertEqual(names, held_out.held_out_names(data, 10))  # any seed, any rung
 
     def test_a_rung_anywhere_runs_in_the_repositorys_root(self):
-        with folder_with(['ab', 'ba', 'abba']) as d:  # another input.txt, beside the copy
+        with harness.folder(['ab', 'ba', 'abba']) as d:  # another input.txt, beside the copy
             shutil.copy(RUNGS[0], os.path.join(d, 'try.py'))
             ns, names, _, _, _ = held_out.run(os.path.join(d, 'try.py'), steps=3)
         with open(os.path.join(program.ROOT, 'input.txt'), encoding='utf-8') as f:
@@ -189,7 +171,7 @@ class Runs(unittest.TestCase):  # the rungs run, and held_out.py
         odd = harness.SMALL_NAMES + ['zoë']  # its 'ë' in no other name: held out, with this k
         k = next(k for k in range(1, 46) if 'zoë' in held_out.held_out_names(odd, k))
         for k, said in [(0, '--names 0'), (46, '--names 46'), (k, 'ë')]:
-            with folder_with(odd) as d, self.assertRaises(SystemExit) as stop:
+            with harness.folder(odd) as d, self.assertRaises(SystemExit) as stop:
                 held_out.run(RUNGS[0], 10 ** 9, None, k, d)  # training would never end
             self.assertIn(said, str(stop.exception))
             self.assertEqual(len(str(stop.exception).splitlines()), 1)
