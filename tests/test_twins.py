@@ -65,3 +65,6 @@ class Twins(unittest.TestCase):
                 self.assertEqual((set(ours), scale > 0), (set(grads), True))
                 errors = {name: float(np.abs(ours[name] - grads[name]).max()) for name in ours}
                 self.assertLessEqual(max(errors.values()), 1e-12 * scale, errors)  # of the largest
+
+if __name__ == '__main__':
+    unittest.main()
