@@ -90,8 +90,9 @@ def tool(path):
     return module
 
 def through(text, title):  # the text's cells up to and including the one titled `title`
-    titles = [name for name, _ in cells(text)]  # (ValueError if none is)
-    return ''.join(code for _, code in cells(text)[:titles.index(title) + 1])
+    chunks = cells(text)
+    titles = [name for name, _ in chunks]  # (ValueError if none is)
+    return ''.join(code for _, code in chunks[:titles.index(title) + 1])
 
 def first_difference(want, got):
     """None if the two lists of lines are equal, else a short message about the first difference."""

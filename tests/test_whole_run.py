@@ -27,12 +27,12 @@ def load_tests(loader, tests, pattern):
         for test in suite:
             yield from ids(test) if isinstance(test, unittest.TestSuite) else [test.id()]
     if any(name.endswith('golden_weights') for name in ids(tests)):
-        golden_run(wait=False)
+        start_golden_run()
     return tests
 
-def golden_run(wait=True):
-    """The golden run, started once as a child process beside the other tests; waited for:
-    (its lines, stderr, exit status, the fingerprint)."""
+def start_golden_run():
+    """The golden run, started once as a child process that runs on beside the other tests:
+    [its folder, the child]."""
     if not _started:
         folder = tempfile.TemporaryDirectory(prefix='microgpt-golden-')
         harness.prepare(folder.name, shipped_data=True)  # microgpt.py unmodified
@@ -40,11 +40,15 @@ def golden_run(wait=True):
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8')
         atexit.register(child.kill)  # if the test never collects it (a failure elsewhere, Ctrl-C)
         _started.extend([folder, child])
-    if wait:
-        out, err = _started[1].communicate(timeout=1800)
-        _started[0].cleanup()
-        *lines, fingerprint = out.splitlines() or ['']
-        return lines, err, _started[1].returncode, fingerprint
+    return _started
+
+def golden_run():
+    """The golden run, waited for: (its lines, stderr, exit status, the fingerprint)."""
+    folder, child = start_golden_run()
+    out, err = child.communicate(timeout=1800)
+    folder.cleanup()
+    *lines, fingerprint = out.splitlines() or ['']
+    return lines, err, child.returncode, fingerprint
 
 def recorded_weights():
     with open(WEIGHTS) as f:
@@ -57,11 +61,12 @@ class Golden(unittest.TestCase):
         diff = first_difference(harness.read(OUTPUT).splitlines(), lines)
         if diff:
             self.fail(f'the output is not golden_output.txt: {diff}')
-        if KEY not in recorded_weights():
+        recorded = recorded_weights()
+        if KEY not in recorded:
             print(f'\n(golden weights: none recorded for {KEY}; only the printed lines were '
                   'compared)', file=sys.stderr)
             return
-        self.assertEqual(fingerprint, recorded_weights()[KEY], f'the printed lines match, but '
+        self.assertEqual(fingerprint, recorded[KEY], f'the printed lines match, but '
                          f'the trained weights differ from those recorded for {KEY}: the '
                          'arithmetic changed in the last bits')
 
